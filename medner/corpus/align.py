@@ -1,0 +1,163 @@
+"""Turn ``SourceDoc`` records into spaCy ``Doc`` objects, accounting for every span.
+
+Every source span ends in exactly one outcome, so the counts of a file always
+add up to the number of annotations it holds:
+
+``kept``          aligned to token boundaries as given
+``fixed``         kept after expanding to the enclosing token boundaries
+``overlap``       dropped because it overlaps a longer (or earlier) kept span
+``unalignable``   dropped: no token span covers it (e.g. only whitespace)
+``discontinuous`` dropped: a brat span in several fragments
+``invalid``       dropped: offsets outside the text, empty, or the stated text
+                  does not match the text at the offsets
+``unknown_label`` dropped: the label has no mapping in the dataset's schema
+"""
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from .records import SourceDoc, SourceSpan
+
+OUTCOMES = ("kept", "fixed", "overlap", "unalignable", "discontinuous", "invalid", "unknown_label")
+DROPS = OUTCOMES[2:]
+MAX_EXAMPLES = 20
+
+
+class StrictAlignmentError(ValueError):
+    """Raised in strict mode for the first span that would be dropped."""
+
+
+@dataclass
+class FileReport:
+    """Outcome counts for one source file, with a few examples of each drop."""
+
+    path: str
+    docs: int = 0
+    source_spans: int = 0
+    counts: Counter = field(default_factory=Counter)
+    examples: Dict[str, List[dict]] = field(default_factory=dict)
+    skipped_lines: Counter = field(default_factory=Counter)
+
+    def add(self, outcome: str, doc: SourceDoc, span: SourceSpan, **detail) -> None:
+        self.counts[outcome] += 1
+        if outcome in DROPS:
+            bucket = self.examples.setdefault(outcome, [])
+            if len(bucket) < MAX_EXAMPLES:
+                bucket.append({"doc": doc.id, "start": span.start, "end": span.end,
+                               "label": span.label, "line": span.line, **detail})
+
+    @property
+    def accounted(self) -> int:
+        return sum(self.counts[o] for o in OUTCOMES)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "docs": self.docs,
+            "source_spans": self.source_spans,
+            **{o: self.counts[o] for o in OUTCOMES},
+            "adds_up": self.accounted == self.source_spans,
+            "skipped_lines": dict(self.skipped_lines),
+            "examples": self.examples,
+        }
+
+
+def _describe(doc: SourceDoc, span: SourceSpan, why: str) -> str:
+    where = f"{doc.path}:{span.line}" if span.line else doc.path
+    return f"{where}: document {doc.id}, span {span.start}-{span.end} {span.label!r}: {why}"
+
+
+def _check_offsets(doc: SourceDoc, span: SourceSpan) -> Optional[str]:
+    if not (0 <= span.start < span.end <= len(doc.text)):
+        return f"offsets outside the text (length {len(doc.text)})"
+    if span.text is not None and not span.is_discontinuous:
+        found = doc.text[span.start:span.end]
+        if found != span.text and found.strip() != span.text.strip():
+            return f"stated text {span.text!r} but the text at the offsets is {found!r}"
+    return None
+
+
+def source_to_doc(
+    nlp: Language,
+    source: SourceDoc,
+    report: FileReport,
+    label_map: Optional[Callable[[str], Optional[str]]] = None,
+    strict: bool = False,
+) -> Doc:
+    """Tokenize ``source.text`` with ``nlp`` and set ``doc.ents`` from its spans.
+
+    ``label_map`` maps a source label to the schema label (None: unknown label).
+    In strict mode any drop raises ``StrictAlignmentError`` naming the document,
+    the offsets and, where known, the line.
+    """
+    doc = nlp.make_doc(source.text)
+    report.docs += 1
+    report.source_spans += len(source.spans)
+    for kind, n in source.meta.get("skipped_lines", {}).items():
+        report.skipped_lines[kind] += n
+
+    def drop(outcome: str, span: SourceSpan, why: str, **detail) -> None:
+        if strict:
+            raise StrictAlignmentError(_describe(source, span, why))
+        report.add(outcome, source, span, reason=why, **detail)
+
+    candidates: List[Tuple[Span, SourceSpan, bool]] = []
+    for span in source.spans:
+        label = label_map(span.label) if label_map else span.label
+        if label is None:
+            drop("unknown_label", span, f"label {span.label!r} is not in the schema")
+            continue
+        problem = _check_offsets(source, span)
+        if problem:
+            drop("invalid", span, problem)
+            continue
+        if span.is_discontinuous:
+            drop("discontinuous", span, f"discontinuous span {list(span.fragments)}")
+            continue
+        exact = doc.char_span(span.start, span.end, label=label, alignment_mode="strict")
+        if exact is not None:
+            candidates.append((exact, span, False))
+            continue
+        expanded = doc.char_span(span.start, span.end, label=label, alignment_mode="expand")
+        if expanded is None or not expanded.text.strip():
+            drop("unalignable", span, "no token span covers it")
+            continue
+        candidates.append((expanded, span, True))
+
+    kept = filter_spans([c[0] for c in candidates])
+    kept_ids = {(s.start, s.end, s.label_) for s in kept}
+    claimed = set()
+    for spacy_span, span, was_fixed in candidates:
+        key = (spacy_span.start, spacy_span.end, spacy_span.label_)
+        if key in kept_ids and key not in claimed:
+            claimed.add(key)
+            report.add("fixed" if was_fixed else "kept", source, span)
+            continue
+        winner = next(
+            (k for k in kept if k.start < spacy_span.end and spacy_span.start < k.end), None
+        )
+        won = {"winner": [winner.start_char, winner.end_char, winner.label_]} if winner else {}
+        drop("overlap", span, f"overlaps a kept span {won.get('winner')}", **won)
+    doc.ents = kept
+    return doc
+
+
+def convert_documents(
+    nlp: Language,
+    sources: Iterable[SourceDoc],
+    label_map: Optional[Callable[[str], Optional[str]]] = None,
+    strict: bool = False,
+) -> Tuple[List[Doc], Dict[str, FileReport]]:
+    """Convert many documents; return the docs and one ``FileReport`` per source file."""
+    reports: Dict[str, FileReport] = {}
+    docs = []
+    for source in sources:
+        report = reports.setdefault(source.path, FileReport(path=source.path))
+        doc = source_to_doc(nlp, source, report, label_map=label_map, strict=strict)
+        doc.user_data["medner_id"] = source.id
+        docs.append(doc)
+    return docs, reports

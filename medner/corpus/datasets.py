@@ -1,0 +1,116 @@
+"""The corpora medner ships: where their files are, their label schemas, their splits.
+
+Label schema (documented in the README):
+
+* BC5CDR: Chemical -> CHEMICAL, Disease -> DISEASE
+* NCBI-disease: SpecificDisease, DiseaseClass, Modifier, CompositeMention -> DISEASE
+* Corona2 (Kaggle Medical NER): Medicine -> MEDICATION, MedicalCondition -> DISEASE,
+  Pathogen -> PATHOGEN
+* MACCROBAT2020: Medication -> MEDICATION, Disease_disorder -> DISEASE,
+  Therapeutic_procedure -> TREATMENT; its other 38 types are kept, upper-cased
+  (Sign_symptom -> SIGN_SYMPTOM, Diagnostic_procedure -> DIAGNOSTIC_PROCEDURE, ...)
+
+Corona2 and MACCROBAT have no official split: documents are shuffled with a
+fixed seed (``SPLIT_SEED``) after sorting by id and cut 80/10/10.
+"""
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .readers import read_brat, read_dataturks_json, read_pubtator
+from .records import SourceDoc
+
+SPLITS = ("train", "dev", "test")
+SPLIT_SEED = 20201
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+
+
+def fixed_map(mapping: Dict[str, str]) -> Callable[[str], Optional[str]]:
+    return mapping.get
+
+
+def maccrobat_label(label: str) -> Optional[str]:
+    return MACCROBAT_RENAMES.get(label, label.upper())
+
+
+MACCROBAT_RENAMES = {
+    "Medication": "MEDICATION",
+    "Disease_disorder": "DISEASE",
+    "Therapeutic_procedure": "TREATMENT",
+}
+
+
+@dataclass
+class Dataset:
+    """How to read one corpus from ``assets/<name>/`` into train/dev/test."""
+
+    name: str
+    description: str
+    label_map: Callable[[str], Optional[str]]
+    read_split: Callable[[Path, str], List[SourceDoc]]
+    labels: Sequence[str] = field(default_factory=list)
+
+
+def seeded_split(docs: List[SourceDoc], split: str, seed: int = SPLIT_SEED) -> List[SourceDoc]:
+    """Deterministic 80/10/10 split by document id (independent of file order)."""
+    ordered = sorted(docs, key=lambda d: d.id)
+    random.Random(seed).shuffle(ordered)
+    n_train = round(len(ordered) * SPLIT_FRACTIONS[0])
+    n_dev = round(len(ordered) * SPLIT_FRACTIONS[1])
+    bounds = {"train": (0, n_train), "dev": (n_train, n_train + n_dev), "test": (n_train + n_dev, len(ordered))}
+    lo, hi = bounds[split]
+    return ordered[lo:hi]
+
+
+def _pubtator_files(files: Dict[str, str]) -> Callable[[Path, str], List[SourceDoc]]:
+    def read(asset_dir: Path, split: str) -> List[SourceDoc]:
+        return list(read_pubtator(asset_dir / files[split]))
+    return read
+
+
+def _read_maccrobat(asset_dir: Path, split: str) -> List[SourceDoc]:
+    return seeded_split(list(read_brat(asset_dir)), split)
+
+
+def _read_corona(asset_dir: Path, split: str) -> List[SourceDoc]:
+    return seeded_split(list(read_dataturks_json(asset_dir / "Corona2.json")), split)
+
+
+DATASETS: Dict[str, Dataset] = {
+    "bc5cdr": Dataset(
+        name="bc5cdr",
+        description="BioCreative V CDR: chemicals and diseases in 1,500 PubMed abstracts",
+        label_map=fixed_map({"Chemical": "CHEMICAL", "Disease": "DISEASE"}),
+        read_split=_pubtator_files({
+            "train": "CDR_TrainingSet.PubTator.txt",
+            "dev": "CDR_DevelopmentSet.PubTator.txt",
+            "test": "CDR_TestSet.PubTator.txt",
+        }),
+        labels=["CHEMICAL", "DISEASE"],
+    ),
+    "ncbi_disease": Dataset(
+        name="ncbi_disease",
+        description="NCBI Disease corpus: disease mentions in 793 PubMed abstracts",
+        label_map=fixed_map({t: "DISEASE" for t in ("SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention")}),
+        read_split=_pubtator_files({
+            "train": "NCBItrainset_corpus.txt",
+            "dev": "NCBIdevelopset_corpus.txt",
+            "test": "NCBItestset_corpus.txt",
+        }),
+        labels=["DISEASE"],
+    ),
+    "maccrobat": Dataset(
+        name="maccrobat",
+        description="MACCROBAT2020: 200 clinical case reports, 41 entity types",
+        label_map=maccrobat_label,
+        read_split=_read_maccrobat,
+    ),
+    "corona2": Dataset(
+        name="corona2",
+        description="Kaggle Medical NER (Corona2.json): 31 passages, medicines, conditions, pathogens",
+        label_map=fixed_map({"Medicine": "MEDICATION", "MedicalCondition": "DISEASE", "Pathogen": "PATHOGEN"}),
+        read_split=_read_corona,
+        labels=["MEDICATION", "DISEASE", "PATHOGEN"],
+    ),
+}

@@ -1,0 +1,55 @@
+"""Format-neutral records that every corpus reader yields.
+
+Readers only parse; they do not decide what is kept. Each annotation becomes a
+``SourceSpan`` that remembers where it came from (file and line), so that the
+alignment step can account for every single one of them.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Tuple, Union
+
+
+class CorpusFormatError(ValueError):
+    """Input that cannot be parsed at all (broken JSON, a truncated line).
+
+    The message always names the file and, where known, the line.
+    """
+
+    def __init__(self, path: Union[str, Path], line: Optional[int], message: str):
+        self.path = str(path)
+        self.line = line
+        self.reason = message
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class SourceSpan:
+    """One annotation as the source states it (character offsets into ``SourceDoc.text``).
+
+    ``fragments`` holds the (start, end) pieces of a discontinuous brat span;
+    for ordinary spans it is empty.
+    """
+
+    start: int
+    end: int
+    label: str
+    text: Optional[str] = None
+    line: Optional[int] = None
+    fragments: Tuple[Tuple[int, int], ...] = ()
+
+    @property
+    def is_discontinuous(self) -> bool:
+        return len(self.fragments) > 1
+
+
+@dataclass
+class SourceDoc:
+    """A document with its text and every annotation the source gives for it."""
+
+    id: str
+    text: str
+    spans: List[SourceSpan] = field(default_factory=list)
+    path: str = ""
+    line: Optional[int] = None
+    meta: dict = field(default_factory=dict)

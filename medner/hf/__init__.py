@@ -1,0 +1,1 @@
+"""Hugging Face token classifiers in spaCy: alignment, windows, training, the component."""
