@@ -50,6 +50,7 @@ class Dataset:
     label_map: Callable[[str], Optional[str]]
     read_split: Callable[[Path, str], List[SourceDoc]]
     labels: Sequence[str] = field(default_factory=list)
+    source: Dict[str, str] = field(default_factory=dict)  # name, url, license: goes into package meta
 
 
 def seeded_split(docs: List[SourceDoc], split: str, seed: int = SPLIT_SEED) -> List[SourceDoc]:
@@ -88,6 +89,8 @@ DATASETS: Dict[str, Dataset] = {
             "test": "CDR_TestSet.PubTator.txt",
         }),
         labels=["CHEMICAL", "DISEASE"],
+        source={"name": "BioCreative V CDR (BC5CDR)", "url": "https://biocreative.bioinformatics.udel.edu/tasks/biocreative-v/track-3-cdr/",
+                "license": "public domain (NLM); cite Li et al. 2016 and Wei et al. 2015"},
     ),
     "ncbi_disease": Dataset(
         name="ncbi_disease",
@@ -99,12 +102,16 @@ DATASETS: Dict[str, Dataset] = {
             "test": "NCBItestset_corpus.txt",
         }),
         labels=["DISEASE"],
+        source={"name": "NCBI Disease corpus", "url": "https://github.com/spyysalo/ncbi-disease/tree/master/original-data",
+                "license": "public domain (NLM); cite Dogan et al. 2014"},
     ),
     "maccrobat": Dataset(
         name="maccrobat",
         description="MACCROBAT2020: 200 clinical case reports, 41 entity types",
         label_map=maccrobat_label,
         read_split=_read_maccrobat,
+        source={"name": "MACCROBAT2020", "url": "https://github.com/Saieiei/NLP/tree/main/MACCROBAT2020 (mirror of the figshare collection)",
+                "license": "CC BY 4.0; cite Caufield et al. 2019"},
     ),
     "corona2": Dataset(
         name="corona2",
@@ -112,5 +119,7 @@ DATASETS: Dict[str, Dataset] = {
         label_map=fixed_map({"Medicine": "MEDICATION", "MedicalCondition": "DISEASE", "Pathogen": "PATHOGEN"}),
         read_split=_read_corona,
         labels=["MEDICATION", "DISEASE", "PATHOGEN"],
+        source={"name": "Kaggle Medical NER (Corona2.json)", "url": "https://github.com/ShaikhMuhammad891/NLP-7 (mirror of the Kaggle dataset)",
+                "license": "published without an explicit licence"},
     ),
 }

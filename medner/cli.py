@@ -1,0 +1,142 @@
+"""The ``medner`` command line (``medner = "medner.cli:app"`` in pyproject.toml)."""
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    name="medner",
+    help="Medical named-entity recognition with spaCy: annotate clinical notes and biomedical text.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main() -> None:
+    """medner command line."""
+    # A callback keeps `medner annotate` a subcommand while it is the only one.
+
+
+class InputFormat(str, Enum):
+    auto = "auto"
+    txt = "txt"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+class OutputFormat(str, Enum):
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+@app.command()
+def annotate(
+    input_path: Path = typer.Argument(
+        ..., exists=True, help="A .txt file, a directory of .txt files, a JSONL file ({'id', 'text'} per line) or a Parquet file with a 'text' column."
+    ),
+    output: Path = typer.Argument(
+        ..., help="Output JSONL file (single process) or output directory of part-*.jsonl/.parquet files (--dask)."
+    ),
+    model: str = typer.Option(..., "--model", "-m", help="Installed pipeline package name or pipeline directory."),
+    batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Documents per nlp.pipe batch."),
+    n_process: int = typer.Option(1, "--n-process", "-n", min=1, help="spaCy worker processes (single-machine path)."),
+    errors: Optional[Path] = typer.Option(
+        None, "--errors", help="Error file (JSONL: source, line, id, reason, detail). Default: <output>.errors.jsonl, or errors.jsonl in the --dask output directory."
+    ),
+    html: Optional[Path] = typer.Option(
+        None, "--html", help="displaCy HTML: one page for small runs, else a directory with one file per document and index.html."
+    ),
+    html_page_limit: int = typer.Option(100, "--html-page-limit", help="Largest run rendered as a single HTML page."),
+    summary_path: Optional[Path] = typer.Option(None, "--summary", help="Also write the summary as JSON here."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=0, help="Annotate at most this many new documents, then stop (rerun to continue)."),
+    include_text: bool = typer.Option(False, "--include-text/--no-include-text", help="Copy the input text into each record."),
+    input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Input format; 'auto' decides by suffix."),
+    text_field: str = typer.Option("text", "--text-field", help="Text field of JSONL/Parquet records."),
+    id_field: str = typer.Option("id", "--id-field", help="Id field of JSONL/Parquet records."),
+    spans_key: str = typer.Option("medner", "--spans-key", help="Span group written by the merge component (else doc.ents)."),
+    restart: bool = typer.Option(False, "--restart", help="Delete the existing output instead of resuming (single process)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    dask: Optional[str] = typer.Option(
+        None, "--dask", help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a LocalCluster on this machine."
+    ),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Worker processes of --dask local (one thread each)."),
+    partition_size: int = typer.Option(1000, "--partition-size", min=1, help="Documents per Dask partition."),
+    output_format: OutputFormat = typer.Option(OutputFormat.jsonl, "--format", help="Part file format with --dask."),
+) -> None:
+    """Annotate documents and write one JSONL record per document with its entities."""
+    from wasabi import Printer
+
+    from .annotate import annotate_file, load_pipeline, print_summary
+
+    msg = Printer()
+    fmt = None if input_format == InputFormat.auto else input_format.value
+    if dask is not None:
+        from .scale import annotate_dask
+
+        if html is not None or n_process != 1 or limit is not None or errors is not None:
+            msg.warn("--html, --n-process, --limit and --errors apply to the single-process path; ignored with --dask")
+        summary, parts = annotate_dask(
+            input_path,
+            output,
+            model,
+            scheduler=dask,
+            workers=workers,
+            partition_size=partition_size,
+            output_format=output_format.value,
+            batch_size=batch_size,
+            include_text=include_text,
+            input_format=fmt,
+            text_field=text_field,
+            id_field=id_field,
+            spans_key=spans_key,
+            progress=progress,
+        )
+        msg.good(f"Wrote {len(parts)} new partition(s) to {output}")
+        errors_file = output / "errors.jsonl"
+    else:
+        if output.is_dir():
+            msg.fail(f"{output} is a directory; the single-process path writes one JSONL file", exits=1)
+        if output_format != OutputFormat.jsonl:
+            msg.warn("--format parquet needs --dask; writing JSONL")
+        msg.info(f"Loading {model}")
+        nlp = load_pipeline(model)
+        msg.good(f"Loaded {model}: {', '.join(nlp.pipe_names) or '(no components)'}")
+        summary = annotate_file(
+            input_path,
+            output,
+            nlp,
+            errors_path=errors,
+            batch_size=batch_size,
+            n_process=n_process,
+            limit=limit,
+            include_text=include_text,
+            html=html,
+            html_page_limit=html_page_limit,
+            input_format=fmt,
+            text_field=text_field,
+            id_field=id_field,
+            spans_key=spans_key,
+            progress=progress,
+            resume=not restart,
+        )
+        from .annotate import default_errors_path
+
+        errors_file = errors or default_errors_path(output)
+        msg.good(f"Wrote {summary.documents} record(s) to {output}")
+    data = summary.to_dict()
+    print_summary(data, msg)
+    if summary.errors:
+        msg.warn(f"{summary.errors} bad record(s), see {errors_file}")
+    if summary_path is not None:
+        summary_path.parent.mkdir(parents=True, exist_ok=True)
+        summary_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,68 @@
+"""Render every metrics/<pipeline>__<dataset>.json into one Markdown table in the README.
+
+The table goes between the README's ``<!-- results:start -->`` and
+``<!-- results:end -->`` markers, one section per test set, with the published
+reference numbers (configs/published_scores.json) under each, marked as such.
+"""
+from pathlib import Path
+from typing import Dict, List
+
+import srsly
+import typer
+from wasabi import msg
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+DATASET_TITLES = {
+    "bc5cdr": "BC5CDR test (500 abstracts; CHEMICAL, DISEASE)",
+    "ncbi_disease": "NCBI-disease test (100 abstracts; DISEASE)",
+    "maccrobat": "MACCROBAT2020 test (20 case reports, seeded split)",
+    "corona2": "Corona2 test (3 passages, seeded split)",
+}
+
+
+def render(metrics: List[dict], published: Dict[str, list]) -> str:
+    lines = []
+    datasets = sorted({m["dataset"] for m in metrics} | set(published) - {"_about"}, key=lambda d: list(DATASET_TITLES).index(d) if d in DATASET_TITLES else 99)
+    for dataset in datasets:
+        rows = sorted((m for m in metrics if m["dataset"] == dataset), key=lambda m: -m["f1"])
+        labels = sorted({label for m in rows for label in m["per_label"]})
+        lines.append(f"**{DATASET_TITLES.get(dataset, dataset)}**\n")
+        header = ["pipeline", "scored", "P", "R", "F1"] + [f"{label} F1" for label in labels] + ["words/s", "source"]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        for m in rows:
+            per = [f"{m['per_label'][label]['f']:.2f}" if label in m["per_label"] else "" for label in labels]
+            lines.append("| " + " | ".join([f"`{m['pipeline']}`", m.get("scored", "ents"), f"{m['precision']:.2f}",
+                                            f"{m['recall']:.2f}", f"**{m['f1']:.2f}**", *per,
+                                            f"{m['words_per_second']:,}", f"`metrics/{m['_file']}`"]) + " |")
+        for ref in published.get(dataset, []):
+            per = [f"{ref.get('per_label', {}).get(label, ''):}" for label in labels]
+            f1 = f"{ref['f1']:.2f}" if ref.get("f1") is not None else ""
+            lines.append("| " + " | ".join([f"{ref['system']} (published)", "", "", "", f1, *per, "", ref["source"]]) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(
+    metrics_dir: Path = typer.Argument(Path("metrics")),
+    readme: Path = typer.Argument(Path("README.md")),
+    published_path: Path = typer.Option(Path("configs/published_scores.json"), "--published"),
+):
+    metrics = []
+    for path in sorted(metrics_dir.glob("*__*.json")):
+        record = srsly.read_json(path)
+        record["_file"] = path.name
+        metrics.append(record)
+    published = srsly.read_json(published_path) if published_path.exists() else {}
+    table = render(metrics, published)
+    text = readme.read_text(encoding="utf8")
+    if START not in text or END not in text:
+        msg.fail(f"{readme} has no {START} ... {END} markers", exits=1)
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf8")
+    msg.good(f"Wrote {len(metrics)} results into {readme}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
