@@ -71,6 +71,15 @@ def get_pipeline(model: str) -> Tuple[Any, bool]:
         return nlp, True
 
 
+def _preload(model: str) -> bool:
+    return get_pipeline(model)[1]
+
+
+def preload_pipeline(client, model: Union[str, Path]) -> Dict[str, bool]:
+    """Load the pipeline on every worker now (worker address -> loaded by this call)."""
+    return client.run(_preload, resolve_model(model))
+
+
 # --------------------------------------------------------------------------- #
 # Partition plan
 # --------------------------------------------------------------------------- #
@@ -339,9 +348,10 @@ def annotate_dask(
 
     results: List[Dict[str, Any]] = []
     if todo:
-        own_cluster = None
+        own_client = own_cluster = None
         if client is None:
             client, own_cluster = start_client(scheduler, workers)
+            own_client = client
         kwargs = dict(
             model=model,
             output_dir=str(out_dir),
@@ -367,8 +377,9 @@ def annotate_dask(
             finally:
                 bar.close()
         finally:
+            if own_client is not None:
+                own_client.close()
             if own_cluster is not None:
-                client.close()
                 own_cluster.close()
     summary.seconds = time.perf_counter() - start_time
     results.sort(key=lambda r: r["partition"])

@@ -118,8 +118,11 @@ def make_hf_token_classifier(
         ``"fill"`` (add only predictions that overlap no existing entity).
     batch_size (int): windows per forward pass.
     window (int): maximum word pieces per window, special tokens included
-        (default 512; capped at what the model's position embeddings allow).
-    stride (int): word pieces shared by consecutive windows (default 128).
+        (default 512; capped at what the model's position embeddings and
+        tokenizer allow, see ``effective_window``).
+    stride (int): word pieces shared by consecutive windows (default 128;
+        if it does not fit the capped window it is reduced to half the
+        window's content, see ``effective_stride``).
     aggregation (str): how a spaCy token's piece probabilities are combined:
         ``"first"`` (default; the piece training labels), ``"average"``, ``"max"``.
     threshold (float): minimum span score (mean over its tokens of the
@@ -210,8 +213,12 @@ class HFTokenClassifier(Pipe):
 
     @property
     def labels(self) -> tuple:
-        """spaCy entity labels the model can predict (after ``label_map``)."""
-        self._ensure_model()
+        """spaCy entity labels the model predicts (after ``label_map``); empty before it is loaded.
+
+        Does not load the model (spaCy reads it for ``meta.json`` before ``from_disk``).
+        """
+        if self.model is None:
+            return ()
         return tuple(self._entity_labels)
 
     @property
@@ -219,6 +226,12 @@ class HFTokenClassifier(Pipe):
         """``window`` capped at the model's maximum sequence length."""
         self._ensure_model()
         return self._window
+
+    @property
+    def effective_stride(self) -> int:
+        """``stride``, reduced to half the window's content if it does not fit the capped window."""
+        self._ensure_model()
+        return self._stride
 
     # ----------------------------------------------------------------- loading
     def initialize(
@@ -284,11 +297,11 @@ class HFTokenClassifier(Pipe):
         if max_len and max_len < 100_000:
             cap = min(cap, max_len)
         window = min(self.cfg["window"], cap)
-        if window - self._layout.n_special <= self.cfg["stride"]:
-            raise ValueError(
-                f"[{self.name}] window {window} (after specials: {window - self._layout.n_special}) "
-                f"must exceed stride {self.cfg['stride']}"
-            )
+        content_len = window - self._layout.n_special
+        if content_len < 2:
+            raise ValueError(f"[{self.name}] window {window} leaves no room for word pieces")
+        # a stride that does not fit the (possibly capped) window is reduced to half of it
+        self._stride = min(self.cfg["stride"], (content_len - 1) // 2) if self.cfg["stride"] >= content_len else self.cfg["stride"]
         return window
 
     def _setup_labels(self, id2label: Dict[int, str]) -> None:
@@ -364,7 +377,7 @@ class HFTokenClassifier(Pipe):
         all_ids = encoded["input_ids"]
         all_offsets = encoded["offset_mapping"]
         content_len = self._window - self._layout.n_special
-        plans = [plan_windows(len(ids), content_len, self.cfg["stride"]) for ids in all_ids]
+        plans = [plan_windows(len(ids), content_len, self._stride) for ids in all_ids]
         jobs = [(d, w) for d, plan in enumerate(plans) for w in range(len(plan))]
         jobs.sort(key=lambda job: -(plans[job[0]][job[1]][1] - plans[job[0]][job[1]][0]))
         window_probs: List[List[Optional[np.ndarray]]] = [[None] * len(plan) for plan in plans]
@@ -414,8 +427,8 @@ class HFTokenClassifier(Pipe):
         )
         missing = np.flatnonzero(~has_piece)
         if len(missing):
-            is_space = np.fromiter((doc[int(i)].is_space for i in missing), dtype=bool, count=len(missing))
-            missing = missing[~is_space]
+            is_space = doc.to_array("IS_SPACE").astype(bool)
+            missing = missing[~is_space[missing]]
             cover = covering_piece(offsets, starts[missing])
             inherit = cover >= 0
             token_probs[missing[inherit]] = piece_probs[cover[inherit]] @ self._inherit_matrix

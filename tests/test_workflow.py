@@ -1,0 +1,40 @@
+"""End to end: the real project.yml `quick` workflow in a temporary copy of the project.
+
+convert -> train (a few steps) -> evaluate -> package -> install the wheel into a
+fresh venv -> spacy.load by name in a new process. Takes a few minutes.
+"""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_quick_workflow_end_to_end(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("project.yml", "pyproject.toml", "README.md", "constraints.txt"):
+        shutil.copy(ROOT / name, project / name)
+    for name in ("configs", "scripts", "assets", "medner"):
+        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+    result = subprocess.run([sys.executable, "-m", "spacy", "project", "run", "quick", str(project)],
+                            capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+    report = json.loads((project / "corpus/quick/report.json").read_text())
+    for split in ("train", "dev", "test"):
+        assert report["splits"][split]["docs"] == 12 and report["splits"][split]["adds_up"]
+    metrics = json.loads((project / "reports/quick__bc5cdr.json").read_text())
+    assert metrics["docs"] == 12 and 0.0 <= metrics["f1"] <= 100.0 and metrics["words_per_second"] > 0
+    assert metrics["gold_entities"] > 0
+    check = json.loads((project / "reports/install_check__en_medner_quick.json").read_text())
+    assert check["package"] == "en_medner_quick" and "site-packages" in check["file"]
+    assert check["pipeline"] == ["tok2vec", "ner"]
+    meta = json.loads(next(project.glob("packages/en_medner_quick-*/meta.json")).read_text())
+    assert any(req.startswith("medner") for req in meta["requirements"])
+    assert meta["sources"][0]["name"].startswith("BioCreative")
