@@ -1,7 +1,6 @@
 """`medner annotate`: inputs, offsets, error file, resumability, HTML, summary."""
 import json
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
