@@ -321,7 +321,7 @@ def render_markdown(result: Dict[str, Any], command: str) -> str:
         "",
         "## Summary",
         "",
-        "| system | entities | fragments (MID-WORD) | split words | `##` in word | dropped vs (a) | offset mismatches | seconds |",
+        "| system | entities | fragments (MID-WORD) | split words | `##` in word | dropped vs (a) | offset mismatches | seconds (incl. model load; see benchmark_hf for speed) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     summary = result["summary"]

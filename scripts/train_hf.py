@@ -172,7 +172,7 @@ def main(
     )
 
     class TimeLimit(TrainerCallback):
-        """Stop after ``max_wall_minutes``, evaluating and saving the partial epoch first."""
+        """Stop after ``max_wall_minutes``; the Trainer then ends the epoch early, evaluates and saves."""
 
         def __init__(self, minutes: Optional[float]):
             self.deadline = t_start + 60 * minutes if minutes else math.inf
@@ -182,9 +182,7 @@ def main(
             if time.time() > self.deadline and self.stopped_at is None:
                 self.stopped_at = state.epoch
                 print(f"\n[time] max_wall_minutes reached at epoch {state.epoch:.2f}; evaluating and stopping", flush=True)
-                control.should_training_stop = True
-                control.should_evaluate = True
-                control.should_save = True
+                control.should_training_stop = True  # on_epoch_end follows: evaluate + save (epoch strategy)
             return control
 
     class EpochPrinter(TrainerCallback):
@@ -224,17 +222,19 @@ def main(
         shutil.rmtree(model_dir)
     trainer.save_model(str(model_dir))  # model (best, loaded at end) + tokenizer
     tokenizer.save_pretrained(str(model_dir))
+    (model_dir / "training_args.bin").unlink(missing_ok=True)  # a pickle; the args are in train_metrics.json
 
     history = trainer.state.log_history
-    epochs = [
-        {
+    epochs = {
+        h["step"]: {
             "epoch": h["epoch"],
             "step": h["step"],
             **{k[len("eval_"):]: v for k, v in h.items() if k.startswith("eval_")},
         }
         for h in history
         if "eval_f1" in h
-    ]
+    }
+    epochs = list(epochs.values())
     best = max(epochs, key=lambda e: e["f1"]) if epochs else None
     train_losses = [{"epoch": h["epoch"], "step": h["step"], "loss": h["loss"]} for h in history if "loss" in h]
     metrics = {

@@ -99,3 +99,13 @@ def test_property_counts_add_up_and_kept_text_matches(nlp, source):
     exact = {(s.start, s.end) for s in source.spans}
     n_exact_ents = sum((e.start_char, e.end_char) in exact for e in doc.ents)
     assert n_exact_ents >= counts["kept"]
+
+
+def test_whitespace_at_span_edges_is_trimmed_and_counted_as_fixed(nlp):
+    text = "Dose 1.5\u2005mg and  fever\n."
+    spans = [(5, 9, "Chemical"), (16, 23, "Disease"), (15, 17, "Disease")]
+    report = FileReport(path="f")
+    doc = source_to_doc(nlp, make(text, spans), report, label_map=LABELS.get)
+    assert [e.text for e in doc.ents] == ["1.5", "fever"]
+    assert all(not e[0].is_space and not e[-1].is_space for e in doc.ents)
+    assert report.counts["fixed"] == 2 and report.counts["unalignable"] == 1

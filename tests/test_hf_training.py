@@ -264,3 +264,37 @@ def test_train_script_end_to_end(nlp, tiny_bert, tmp_path):
     assert AutoTokenizer.from_pretrained(model_dir, local_files_only=True).is_fast
     assert (model_dir / "model.safetensors").exists()
     assert not (out / "checkpoints").exists()
+
+
+def test_train_script_time_limit(nlp, tiny_bert, tmp_path):
+    """``max_wall_minutes`` stops mid-epoch; the partial epoch is evaluated once and its model saved."""
+    from typer.testing import CliRunner
+    import typer
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for split, n in (("train", 8), ("dev", 1)):
+        DocBin(docs=[make_doc(nlp, n_repeats=2) for _ in range(n)]).to_disk(corpus / f"{split}.spacy")
+    config = tmp_path / "hf.json"
+    config.write_text(
+        json.dumps(
+            {
+                "base_model": str(tiny_bert),
+                "max_length": 48,
+                "context": 4,
+                "num_train_epochs": 2,
+                "per_device_train_batch_size": 2,
+                "max_wall_minutes": 1e-6,
+            }
+        )
+    )
+    out = tmp_path / "out"
+    app = typer.Typer()
+    app.command()(load_script().main)
+    result = CliRunner().invoke(app, [str(config), str(corpus), str(out), "--threads", "1"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    metrics = json.loads((out / "train_metrics.json").read_text())
+    assert metrics["global_steps"] == 1
+    assert metrics["stopped_by_time_limit_at_epoch"] < 1
+    assert len(metrics["dev_per_epoch"]) == 1 and metrics["dev"]["step"] == 1
+    assert (out / "model" / "model.safetensors").exists()

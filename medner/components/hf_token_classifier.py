@@ -63,6 +63,9 @@ from . import score_spans_or_ents
 
 SET_ENTS = ("none", "overwrite", "fill")
 MODEL_SUBDIR = "model"
+# weights files ``from_pretrained`` reads, in its order of preference (sharded: the index)
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 STAT_KEYS = ("unplaced_pieces", "inherited_tokens", "tokens_without_pieces", "below_threshold", "orphan_inside")
 
 DEFAULT_CONFIG: Dict[str, Any] = {
@@ -267,14 +270,43 @@ class HFTokenClassifier(Pipe):
         return device
 
     def load_model(self, path) -> None:
-        """Load model and fast tokenizer from a local ``save_pretrained`` directory."""
+        """Load model and fast tokenizer from a local ``save_pretrained`` directory.
+
+        A missing directory, ``config.json`` or weights file raises
+        ``FileNotFoundError``, and a file that cannot be read (truncated,
+        corrupt) raises ``OSError``; both messages name the file, instead of
+        transformers' generic errors (or its misleading "requires the
+        protobuf library" for a broken ``tokenizer.json``).
+        """
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
         path = Path(path)
         if not path.is_dir():
             raise FileNotFoundError(f"[{self.name}] model directory not found: {path}")
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, use_fast=True)
-        model = AutoModelForTokenClassification.from_pretrained(str(path), local_files_only=True)
+        config_file = path / "config.json"
+        if not config_file.is_file():
+            raise FileNotFoundError(f"[{self.name}] model config missing: {config_file}")
+        weights = [path / name for name in WEIGHT_FILES if (path / name).is_file()]
+        if not weights:
+            raise FileNotFoundError(
+                f"[{self.name}] model weights missing: {path / WEIGHT_FILES[0]} "
+                f"(none of {', '.join(WEIGHT_FILES)} in {path})"
+            )
+        tokenizer_files = [str(path / n) for n in TOKENIZER_FILES if (path / n).is_file()] or [str(path)]
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, use_fast=True)
+        except Exception as err:
+            raise OSError(
+                f"[{self.name}] could not load the tokenizer from {', '.join(tokenizer_files)}: "
+                f"{type(err).__name__}: {str(err).strip()[:300]}"
+            ) from err
+        try:
+            model = AutoModelForTokenClassification.from_pretrained(str(path), local_files_only=True)
+        except Exception as err:
+            raise OSError(
+                f"[{self.name}] could not load the model from {config_file} and {weights[0]}: "
+                f"{type(err).__name__}: {str(err).strip()[:300]}"
+            ) from err
         self.set_model(model, tokenizer)
 
     def set_model(self, model, tokenizer) -> None:
@@ -483,10 +515,12 @@ class HFTokenClassifier(Pipe):
         """Write ``cfg`` and, via ``save_pretrained``, the model and tokenizer to ``path/model``."""
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / "cfg", self.cfg)
         if self.model is None and self.cfg["model_dir"]:
             self._ensure_model()
-        if self.model is not None and "model" not in exclude:
+        saved_model = self.model is not None and "model" not in exclude
+        # "saved_model" lets from_disk tell a deleted model directory from a component saved without one
+        srsly.write_json(path / "cfg", dict(self.cfg, saved_model=saved_model))
+        if saved_model:
             self.model.save_pretrained(path / MODEL_SUBDIR)
             self.tokenizer.save_pretrained(path / MODEL_SUBDIR)
 
@@ -497,8 +531,22 @@ class HFTokenClassifier(Pipe):
         pipeline's config, not from the saved ``cfg``.
         """
         path = ensure_path(path)
-        if (path / MODEL_SUBDIR).is_dir() and "model" not in exclude:
+        if "model" in exclude:
+            return self
+        if not path.is_dir():
+            raise FileNotFoundError(f"[{self.name}] component directory missing: {path}")
+        saved_model = False  # pipelines saved before the flag existed: a missing model dir is skipped
+        if (path / "cfg").is_file():
+            try:
+                saved_model = bool(srsly.read_json(path / "cfg").get("saved_model", False))
+            except ValueError as err:
+                raise OSError(f"[{self.name}] could not read {path / 'cfg'}: {err}") from err
+        if (path / MODEL_SUBDIR).is_dir():
             self.load_model(path / MODEL_SUBDIR)
+        elif saved_model:
+            # without this, the component would silently fall back to model_dir (the original
+            # training directory) on first use, or fail only then
+            raise FileNotFoundError(f"[{self.name}] saved model directory missing: {path / MODEL_SUBDIR}")
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:

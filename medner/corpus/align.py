@@ -4,7 +4,8 @@ Every source span ends in exactly one outcome, so the counts of a file always
 add up to the number of annotations it holds:
 
 ``kept``          aligned to token boundaries as given
-``fixed``         kept after expanding to the enclosing token boundaries
+``fixed``         kept after trimming surrounding whitespace and/or expanding
+                  to the enclosing token boundaries
 ``overlap``       dropped because it overlaps a longer (or earlier) kept span
 ``unalignable``   dropped: no token span covers it (e.g. only whitespace)
 ``discontinuous`` dropped: a brat span in several fragments
@@ -81,6 +82,16 @@ def _check_offsets(doc: SourceDoc, span: SourceSpan) -> Optional[str]:
     return None
 
 
+def _strip_whitespace(text: str, start: int, end: int) -> Tuple[int, int]:
+    # spaCy's ner cannot learn entities that start or end with whitespace (E024);
+    # any Unicode space counts (MACCROBAT has U+2005 inside annotations).
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def source_to_doc(
     nlp: Language,
     source: SourceDoc,
@@ -118,11 +129,15 @@ def source_to_doc(
         if span.is_discontinuous:
             drop("discontinuous", span, f"discontinuous span {list(span.fragments)}")
             continue
-        exact = doc.char_span(span.start, span.end, label=label, alignment_mode="strict")
-        if exact is not None:
-            candidates.append((exact, span, False))
+        start, end = _strip_whitespace(source.text, span.start, span.end)
+        if start == end:
+            drop("unalignable", span, "the span is only whitespace")
             continue
-        expanded = doc.char_span(span.start, span.end, label=label, alignment_mode="expand")
+        exact = doc.char_span(start, end, label=label, alignment_mode="strict")
+        if exact is not None:
+            candidates.append((exact, span, (start, end) != (span.start, span.end)))
+            continue
+        expanded = doc.char_span(start, end, label=label, alignment_mode="expand")
         if expanded is None or not expanded.text.strip():
             drop("unalignable", span, "no token span covers it")
             continue
