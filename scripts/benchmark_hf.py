@@ -33,7 +33,11 @@ Each system runs in a fresh subprocess (``torch.set_num_threads(THREADS)``,
 the peak resident memory (``ru_maxrss`` of the child) is its own. The child
 loads the system, warms up on the first ``--warmup`` texts (not timed), then
 times the short texts and the long ones separately. Words = whitespace
-tokens of the texts (identical for every system). Load average is recorded
+tokens of the texts (identical for every system). Per subset the JSON also
+has ``entities``, ``mid_word_entities`` (entities starting or ending inside a
+word) and ``min_last_entity_end_fraction`` (over the texts, the smallest
+``last entity end / text length``: near 0 for a long text means the end of
+the text was never read). Load average is recorded
 before and after every system: on a shared machine the numbers are only
 comparable within one run, and only as far as the load stayed flat.
 
@@ -251,7 +255,7 @@ def worker(spec_path: Path) -> None:
             "seconds": seconds,
             "entities": sum(len(p) for p in predictions),
             "mid_word_entities": sum(mid_word_count(t, [(s, e) for s, e, _ in p]) for t, p in zip(subset_texts, predictions)),
-            "max_entity_end_fraction": min(
+            "min_last_entity_end_fraction": min(
                 (max((e for _, e, _ in p), default=0) / max(len(t), 1) for t, p in zip(subset_texts, predictions)),
                 default=None,
             ),
@@ -478,6 +482,14 @@ def benchmark(
             report["systems"][system] = result
         report["loadavg_end"] = _loadavg()
         report["comparison"] = compare_systems(report["systems"])
+        hf_info = report["systems"].get("combined", {}).get("info", {}).get("hf")
+        if hf_info is not None:
+            same = bool(hf_info.get("model_dir")) and Path(hf_info["model_dir"]).resolve() == Path(model_dir).resolve()
+            report["comparison"]["combined_uses_same_hf_model"] = same
+            if not same:
+                report["comparison"]["combined_note"] = (
+                    f"the combined pipeline's HF component was assembled from {hf_info.get('model_dir')!r}, not "
+                    f"{str(model_dir)!r}: its time is not comparable model-for-model (it also runs the CNN ner)")
         missed = report["comparison"].get("target_met") is False
         if profile == "always" or (profile == "auto" and missed):
             report["profiles"] = {}

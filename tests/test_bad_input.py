@@ -28,7 +28,10 @@ from pipelines import HF_BASED, NAMES, tiny_pipelines  # noqa: F401  (session fi
 LONG_DOC_RSS_LIMIT_MB = 1200
 
 CASES = battery_cases(long_chars=0)  # all but the long document
-KEYWORD_CASES = ("control_and_nul", "right_to_left", "crlf", "lone_cr", "html", "emoji_and_combining")
+# Not "emoji_and_combining": BERT's WordPiece keeps "aspirin💊" as one word, and a word with an
+# out-of-vocabulary character becomes a single [UNK] piece, so the model never sees "aspirin" there
+# (a property of the word-piece vocabulary, the same with real BERT models; see the report).
+KEYWORD_CASES = ("control_and_nul", "right_to_left", "crlf", "lone_cr", "html")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -46,15 +49,19 @@ def test_battery(tiny_pipelines, name):  # noqa: F811
             text = CASES[case]
             found = {(s, e, label) for s, e, label in report["cases"][case]["entities"]["spans:hf"]}
             for match in re.finditer(r"(?<![^\W_])aspirin(?![^\W_])", text):
-                # entities cover whole spaCy tokens: "aspirin\x00" is one token, so allow a longer end
+                # entities cover whole spaCy tokens: "aspirin\x00" and "\u202easpirin" are one token each
                 assert any(
-                    s == match.start() and e >= match.end() and label == "CHEMICAL" for s, e, label in found
+                    s <= match.start() and e >= match.end() and e - s <= 8 and label == "CHEMICAL" for s, e, label in found
                 ), (case, match.start(), sorted(found))
             assert report["cases"][case]["entities"]["ents"], case  # doc.ents set (overwrite / merge)
+        # combining accents: "Fe\u0301ver" is lower-cased and accent-stripped to "fever"
+        emoji = CASES["emoji_and_combining"]
+        start = emoji.index("Fe\u0301ver")
+        assert (start, start + 6, "DISEASE") in [tuple(x) for x in report["cases"]["emoji_and_combining"]["entities"]["spans:hf"]]
         # one spaCy token of 100k characters that the word-piece tokenizer splits into 25k pieces:
-        # its first piece is "aspirin", so the whole token is one CHEMICAL
+        # its first piece is "aspirin", so the whole token (all but the final "." suffix) is one CHEMICAL
         dotted = report["cases"]["no_spaces_dotted"]["entities"]["spans:hf"]
-        assert (0, len(CASES["no_spaces_dotted"]), "CHEMICAL") in [tuple(x) for x in dotted]
+        assert (0, len(CASES["no_spaces_dotted"]) - 1, "CHEMICAL") in [tuple(x) for x in dotted]
         # every repeated token is found, none lost across windows
         assert len(report["cases"]["repeated_token"]["entities"]["spans:hf"]) == 5000
 

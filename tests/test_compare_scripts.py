@@ -143,8 +143,8 @@ def test_benchmark_hf_cli(tiny, tmp_path):
         assert res["peak_rss_mb"] > 0 and res["threads"] == 1
         assert res["short"]["entities"] > 0
     # with stride, every system reads the whole long text; without, the raw pipeline truncates (128 pieces)
-    assert data["systems"]["medner"]["long"]["max_entity_end_fraction"] > 0.9
-    assert data["systems"]["raw"]["long"]["max_entity_end_fraction"] > 0.9
+    assert data["systems"]["medner"]["long"]["min_last_entity_end_fraction"] > 0.9
+    assert data["systems"]["raw"]["long"]["min_last_entity_end_fraction"] > 0.9
     probe = data["systems"]["raw"]["no_stride_probe"]
     assert probe["error"] is None and probe["fraction_of_text_reached"] < 0.5
     assert "truncated" in probe["behaviour"]
@@ -152,6 +152,7 @@ def test_benchmark_hf_cli(tiny, tmp_path):
     assert data["systems"]["raw"]["short"]["mid_word_entities"] > 0
     comparison = data["comparison"]
     assert "medner_over_raw_time" in comparison and isinstance(comparison["target_met"], bool)
+    assert comparison["combined_uses_same_hf_model"] is True
     assert data["machine"]["cpu_count"] and data["loadavg_start"] is not None
     assert report["command"] == "pytest"
 
