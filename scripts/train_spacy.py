@@ -12,7 +12,10 @@ import srsly
 import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train
+from spacy.util import load_config
 from wasabi import msg
+
+from medner.models import resolve_model_path
 
 
 def pick_gpu() -> int:
@@ -32,6 +35,10 @@ def main(
     output_path: Path = typer.Option(..., "--output", "-o"),
 ):
     overrides = parse_config_overrides(ctx.args)
+    paths = load_config(config_path, overrides=overrides, interpolate=False).get("paths", {})
+    if "transformer_model" in paths:
+        # Fail early and clearly if the base transformer is not a local directory.
+        resolve_model_path(paths["transformer_model"])
     gpu_id = pick_gpu()
     msg.info(f"Training on {'GPU ' + str(gpu_id) if gpu_id >= 0 else 'CPU'} ({os.cpu_count()} CPUs)")
     start = time.perf_counter()

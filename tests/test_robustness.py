@@ -159,13 +159,6 @@ def test_cnn_training_is_deterministic(tmp_path):
         assert (outputs[0] / rel).read_bytes() == (outputs[1] / rel).read_bytes(), rel
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FileNotFoundError,
-    reason="medner.local_model_path.v1 resolves paths.transformer_model when the saved config is loaded, "
-    "so a saved trf pipeline needs its training-time base model directory although its weights are in "
-    "transformer/model",
-)
 def test_saved_trf_pipeline_does_not_need_base_model_dir(tiny_pipelines, tmp_path):  # noqa: F811
     copy = tmp_path / "trf"
     shutil.copytree(tiny_pipelines.paths["trf"], copy)

@@ -9,6 +9,7 @@ and no entity can end inside a word.
 from typing import List, Sequence, Tuple
 
 import numpy as np
+from spacy.attrs import IDX, LENGTH
 from spacy.tokens import Doc
 
 NO_TOKEN = -1
@@ -17,9 +18,8 @@ IGNORE_INDEX = -100  # what torch's cross-entropy ignores
 
 def token_char_bounds(doc: Doc) -> Tuple[np.ndarray, np.ndarray]:
     """Start and end character offsets of every spaCy token, as int arrays."""
-    starts = np.fromiter((t.idx for t in doc), dtype=np.int64, count=len(doc))
-    ends = starts + np.fromiter((len(t.text) for t in doc), dtype=np.int64, count=len(doc))
-    return starts, ends
+    bounds = doc.to_array([IDX, LENGTH]).astype(np.int64, copy=False).reshape(-1, 2)
+    return bounds[:, 0], bounds[:, 0] + bounds[:, 1]
 
 
 def piece_to_token(offsets: np.ndarray, token_starts: np.ndarray, token_ends: np.ndarray) -> np.ndarray:
