@@ -49,8 +49,6 @@ alignment, spaCy tokenizer, ...) is written to the JSON.
 """
 import json
 import os
-import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -61,30 +59,10 @@ from typing import Any, Dict, List, Optional
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from medner.benchmarking import count_words, current_rss_mb, loadavg, machine_info, peak_rss_mb  # noqa: E402
+
 SYSTEMS = ("raw", "hf_token_pipe", "medner", "combined")
 TARGET_RATIO = 1.10
-
-
-def _rss_mb() -> float:
-    """Peak resident set size of this process in MB (``ru_maxrss`` is in KiB on Linux)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def _current_rss_mb() -> Optional[float]:
-    try:
-        import psutil
-
-        return psutil.Process().memory_info().rss / (1024 * 1024)
-    except Exception:  # pragma: no cover - psutil missing
-        return None
-
-
-def _loadavg() -> Optional[List[float]]:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:  # pragma: no cover
-        return None
 
 
 # --------------------------------------------------------------------------- texts
@@ -110,10 +88,6 @@ def load_texts(gold: Path, n_docs: int, long_docs: int, long_chars: int) -> Dict
             cursor += 1
         long.append("\n\n".join(parts))
     return {"short": short, "long": long}
-
-
-def count_words(texts: List[str]) -> int:
-    return sum(len(t.split()) for t in texts)
 
 
 def mid_word_count(text: str, spans) -> int:
@@ -223,7 +197,7 @@ def worker(spec_path: Path) -> None:
     torch.set_num_threads(spec["threads"])
     texts = json.loads(Path(spec["texts_path"]).read_text(encoding="utf8"))
     name = spec["system"]
-    result: Dict[str, Any] = {"system": name, "threads": torch.get_num_threads(), "loadavg_start": _loadavg()}
+    result: Dict[str, Any] = {"system": name, "threads": torch.get_num_threads(), "loadavg_start": loadavg()}
     profiler = None
     if spec.get("profile"):
         import cProfile
@@ -232,7 +206,7 @@ def worker(spec_path: Path) -> None:
     t0 = time.perf_counter()
     system = _System(name, spec)
     result["load_seconds"] = time.perf_counter() - t0
-    result["rss_after_load_mb"] = _current_rss_mb()
+    result["rss_after_load_mb"] = current_rss_mb()
     t0 = time.perf_counter()
     system.run(texts["short"][: spec["warmup"]] or texts["long"][:1])
     result["warmup_seconds"] = time.perf_counter() - t0
@@ -262,11 +236,11 @@ def worker(spec_path: Path) -> None:
         }
         if skipped is not None:
             result[subset]["skipped_annotations"] = skipped
-    result["peak_rss_mb"] = _rss_mb()
+    result["peak_rss_mb"] = peak_rss_mb()
     if name == "raw" and texts["long"] and not profiler:
         result["no_stride_probe"] = _no_stride_probe(system, texts["long"][0])
     result["info"] = system.info
-    result["loadavg_end"] = _loadavg()
+    result["loadavg_end"] = loadavg()
     if profiler is not None:
         result["profile"] = summarize_profile(profiler, system)
     Path(spec["result_path"]).write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
@@ -379,31 +353,6 @@ def run_child(system: str, spec: Dict[str, Any], workdir: Path, threads: int, ti
     return result
 
 
-def _machine() -> Dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    info: Dict[str, Any] = {
-        "cpu_count": os.cpu_count(),
-        "affinity_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-    }
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu_model"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    for dist in ("torch", "transformers", "tokenizers", "spacy", "spacy-huggingface-pipelines", "medner"):
-        try:
-            info[dist] = version(dist)
-        except PackageNotFoundError:
-            info[dist] = None
-    return info
-
-
 def benchmark(
     model_dir: Path,
     output: Path,
@@ -447,8 +396,8 @@ def benchmark(
                       "chars": chars["short"] + chars["long"]},
             "words_definition": "whitespace tokens (str.split) of the same texts, identical for every system",
         },
-        "machine": _machine(),
-        "loadavg_start": _loadavg(),
+        "machine": machine_info(),
+        "loadavg_start": loadavg(),
         "systems": {},
     }
     spec = {"model_dir": str(Path(model_dir).resolve()),
@@ -460,7 +409,7 @@ def benchmark(
         texts_path.write_text(json.dumps(texts), encoding="utf8")
         spec["texts_path"] = str(texts_path)
         for system in wanted:
-            print(f"[benchmark_hf] {system} ... (load {_loadavg()})", file=sys.stderr, flush=True)
+            print(f"[benchmark_hf] {system} ... (load {loadavg()})", file=sys.stderr, flush=True)
             result = run_child(system, spec, workdir, threads, timeout)
             if "error" not in result:
                 secs = result["short"]["seconds"] + result["long"]["seconds"]
@@ -480,7 +429,7 @@ def benchmark(
             else:
                 print(f"[benchmark_hf] {system} failed: {result['stderr_tail'][-500:]}", file=sys.stderr, flush=True)
             report["systems"][system] = result
-        report["loadavg_end"] = _loadavg()
+        report["loadavg_end"] = loadavg()
         report["comparison"] = compare_systems(report["systems"])
         hf_info = report["systems"].get("combined", {}).get("info", {}).get("hf")
         if hf_info is not None:
@@ -498,7 +447,7 @@ def benchmark(
                     print(f"[benchmark_hf] profiling {system} ...", file=sys.stderr, flush=True)
                     prof = run_child(system, dict(spec, profile=True), workdir, threads, timeout)
                     report["profiles"][system] = prof.get("profile", prof)
-            report["loadavg_after_profiles"] = _loadavg()
+            report["loadavg_after_profiles"] = loadavg()
     report["contention_note"] = _contention_note(report, threads)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf8")

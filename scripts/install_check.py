@@ -7,7 +7,6 @@ code via the medner wheel) and that ``spacy.load("<name>")`` works offline.
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import venv
 from pathlib import Path
