@@ -46,6 +46,8 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 TXT_SUFFIXES = {".txt"}
 DEFAULT_HTML_PAGE_LIMIT = 100
+DEFAULT_MAX_CHARS = 50_000  # medner.long_text.DEFAULT_MAX_CHARS
+DEFAULT_MAX_BATCH_CHARS = 100_000
 
 
 # --------------------------------------------------------------------------- #
@@ -485,8 +487,17 @@ def annotate_items(
     on_error: Callable[[BadRecord], None],
     batch_size: int = 64,
     n_process: int = 1,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    max_batch_chars: int = DEFAULT_MAX_BATCH_CHARS,
 ) -> Iterator[Tuple[Item, Any]]:
     """Run ``nlp`` over the good items, yielding ``(item, doc)`` in input order.
+
+    Documents longer than ``max_chars`` characters are annotated in chunks
+    and rejoined (:func:`medner.long_text.pipe_chunked`; ``0``: whole
+    documents), and batches are cut by both ``batch_size`` documents and
+    ``max_batch_chars`` characters, so memory stays bounded however long the
+    documents are. Documents up to ``max_chars`` get the same records as
+    without chunking.
 
     Bad records are handed to ``on_error`` as they are read. With
     ``n_process == 1`` a batch that raises is retried one document at a time
@@ -496,6 +507,10 @@ def annotate_items(
     """
     from collections import deque
 
+    from .long_text import bounded_batches, pipe_chunked
+
+    chunking = dict(max_chars=max_chars, max_batch_chars=max_batch_chars, batch_size=batch_size)
+
     def good_items() -> Iterator[Item]:
         for result in items:
             if isinstance(result, BadRecord):
@@ -504,16 +519,16 @@ def annotate_items(
                 yield result
 
     if n_process == 1:
-        import spacy.util
-
-        for batch in spacy.util.minibatch(good_items(), size=batch_size):
+        for batch in bounded_batches(
+            good_items(), batch_size=batch_size, max_batch_chars=max_batch_chars, text=lambda it: it.text
+        ):
             try:
-                docs = list(nlp.pipe([it.text for it in batch], batch_size=batch_size))
+                docs = list(pipe_chunked(nlp, [it.text for it in batch], **chunking))
             except Exception:
                 docs = []
                 for it in batch:
                     try:
-                        docs.append(nlp(it.text))
+                        docs.append(next(iter(pipe_chunked(nlp, [it.text], **chunking))))
                     except Exception as e:  # noqa: BLE001 - reported, run continues
                         docs.append(None)
                         on_error(
@@ -522,6 +537,7 @@ def annotate_items(
             for it, doc in zip(batch, docs):
                 if doc is not None:
                     yield it, doc
+            del docs
     else:
         pending: deque = deque()
 
@@ -530,7 +546,7 @@ def annotate_items(
                 pending.append(it)
                 yield it.text
 
-        for doc in nlp.pipe(texts(), batch_size=batch_size, n_process=n_process):
+        for doc in pipe_chunked(nlp, texts(), n_process=n_process, **chunking):
             yield pending.popleft(), doc
 
 
@@ -648,6 +664,8 @@ def annotate_file(
     errors_path: Optional[Union[str, Path]] = None,
     batch_size: int = 64,
     n_process: int = 1,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    max_batch_chars: int = DEFAULT_MAX_BATCH_CHARS,
     limit: Optional[int] = None,
     include_text: bool = False,
     html: Optional[Union[str, Path]] = None,
@@ -716,7 +734,15 @@ def annotate_file(
         if limit is not None:
             stream = _limit_good(stream, limit)
         try:
-            for item, doc in annotate_items(nlp, stream, on_error=on_error, batch_size=batch_size, n_process=n_process):
+            for item, doc in annotate_items(
+                nlp,
+                stream,
+                on_error=on_error,
+                batch_size=batch_size,
+                n_process=n_process,
+                max_chars=max_chars,
+                max_batch_chars=max_batch_chars,
+            ):
                 record = doc_to_record(doc, item, include_text=include_text, spans_key=spans_key)
                 out.write(dumps_record(record))
                 out.flush()

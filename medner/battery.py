@@ -207,6 +207,43 @@ def check_multiprocess(
     return out
 
 
+def check_chunked(
+    nlp, cases: Dict[str, str], expected: Optional[Dict[str, Dict[str, List[Entity]]]] = None, max_chars: int = 50_000
+) -> Dict[str, Any]:
+    """Every case through :func:`medner.long_text.pipe_chunked` (texts longer
+    than ``max_chars`` cut, annotated in chunks and rejoined).
+
+    Fails on an exception or a :func:`check_doc` problem of a rejoined doc.
+    Entities that differ from ``expected`` (one-piece runs) are *reported*
+    per case (``differences``: entities only in one of the two), not failed:
+    a model may predict differently at a cut, and a hard cut (no whitespace in
+    ``max_chars`` characters) may split an entity. Also the peak RSS.
+    """
+    from .long_text import pipe_chunked, split_text
+
+    names, texts = list(cases), list(cases.values())
+    out: Dict[str, Any] = {"max_chars": max_chars, "problems": [], "differences": {}, "chunks": {}}
+    start = time.perf_counter()
+    try:
+        with PeakRSS() as rss:
+            docs = list(pipe_chunked(nlp, texts, max_chars=max_chars))
+        out["peak_rss_mb"] = round(rss.peak_mb, 1)
+        for name, text, doc in zip(names, texts, docs):
+            out["chunks"][name] = len(split_text(text, max_chars))
+            out["problems"] += [f"{name}: {p}" for p in check_doc(text, doc)]
+            if expected is not None and name in expected:
+                got, want = doc_entities(doc), expected[name]
+                diff = sum(len(set(got.get(k, [])) ^ set(want.get(k, []))) for k in set(got) | set(want))
+                if diff:
+                    out["differences"][name] = diff
+    except Exception as err:  # noqa: BLE001
+        out["problems"].append(f"{type(err).__name__}: {err}")
+        out["traceback"] = traceback.format_exc(limit=8)
+    out["seconds"] = round(time.perf_counter() - start, 4)
+    out["ok"] = not out["problems"]
+    return out
+
+
 def run_battery(
     nlp,
     cases: Dict[str, str],
@@ -214,15 +251,24 @@ def run_battery(
     multiprocess: bool = True,
     multiprocess_max_chars: int = 200_000,
     compare_pipe: bool = True,
+    chunked_max_chars: int = 0,
 ) -> Dict[str, Any]:
-    """Run every case, then the multiprocess check on the cases up to ``multiprocess_max_chars``."""
+    """Run every case, then the multiprocess check on the cases up to
+    ``multiprocess_max_chars``, then (``chunked_max_chars > 0``) :func:`check_chunked`."""
     results = {name: run_case(nlp, name, text, compare_pipe=compare_pipe) for name, text in cases.items()}
     report: Dict[str, Any] = {"cases": results}
     if multiprocess:
         subset = {n: t for n, t in cases.items() if len(t) <= multiprocess_max_chars and results[n]["ok"]}
         expected = {n: results[n]["entities"] for n in subset}
         report["multiprocess"] = check_multiprocess(nlp, subset, expected)
-    report["ok"] = all(r["ok"] for r in results.values()) and report.get("multiprocess", {}).get("ok", True)
+    if chunked_max_chars > 0:
+        expected = {n: r["entities"] for n, r in results.items() if r["ok"]}
+        report["chunked"] = check_chunked(nlp, cases, expected, chunked_max_chars)
+    report["ok"] = (
+        all(r["ok"] for r in results.values())
+        and report.get("multiprocess", {}).get("ok", True)
+        and report.get("chunked", {}).get("ok", True)
+    )
     return report
 
 
@@ -230,5 +276,6 @@ def failures(report: Dict[str, Any]) -> List[str]:
     """Readable list of everything that failed in a :func:`run_battery` report."""
     out = [f"{name}: {p}" for name, r in report["cases"].items() for p in r["problems"]]
     out += [f"multiprocess: {p}" for p in report.get("multiprocess", {}).get("problems", [])]
+    out += [f"chunked: {p}" for p in report.get("chunked", {}).get("problems", [])]
     return out
 

@@ -46,6 +46,12 @@ def annotate(
     model: str = typer.Option(..., "--model", "-m", help="Installed pipeline package name or pipeline directory."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Documents per nlp.pipe batch."),
     n_process: int = typer.Option(1, "--n-process", "-n", min=1, help="spaCy worker processes (single-machine path)."),
+    max_chars: int = typer.Option(
+        50_000, "--max-chars", min=0, help="Annotate documents longer than this in chunks of at most this many characters, cut at paragraph/line/sentence breaks, and rejoin them (bounded memory); 0: whole documents."
+    ),
+    max_batch_chars: int = typer.Option(
+        100_000, "--max-batch-chars", min=0, help="Also cut nlp.pipe batches at this many characters (0: by --batch-size only)."
+    ),
     errors: Optional[Path] = typer.Option(
         None, "--errors", help="Error file (JSONL: source, line, id, reason, detail). Default: <output>.errors.jsonl, or errors.jsonl in the --dask output directory."
     ),
@@ -90,6 +96,8 @@ def annotate(
             partition_size=partition_size,
             output_format=output_format.value,
             batch_size=batch_size,
+            max_chars=max_chars,
+            max_batch_chars=max_batch_chars,
             include_text=include_text,
             input_format=fmt,
             text_field=text_field,
@@ -114,6 +122,8 @@ def annotate(
             errors_path=errors,
             batch_size=batch_size,
             n_process=n_process,
+            max_chars=max_chars,
+            max_batch_chars=max_batch_chars,
             limit=limit,
             include_text=include_text,
             html=html,

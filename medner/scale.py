@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from .annotate import (
+    DEFAULT_MAX_BATCH_CHARS,
+    DEFAULT_MAX_CHARS,
     BadRecord,
     Item,
     ReadResult,
@@ -191,6 +193,8 @@ def run_partition(
     output_dir: str,
     output_format: str = "jsonl",
     batch_size: int = 64,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    max_batch_chars: int = DEFAULT_MAX_BATCH_CHARS,
     include_text: bool = False,
     text_field: str = "text",
     id_field: str = "id",
@@ -221,7 +225,9 @@ def run_partition(
     final = out_dir / part_name(index, output_format)
     tmp = out_dir / f".{final.name}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") if output_format == "jsonl" else _NullFile() as out:
-        for item, doc in annotate_items(nlp, items(), on_error=on_error, batch_size=batch_size):
+        for item, doc in annotate_items(
+            nlp, items(), on_error=on_error, batch_size=batch_size, max_chars=max_chars, max_batch_chars=max_batch_chars
+        ):
             record = doc_to_record(doc, item, include_text=include_text, spans_key=spans_key)
             summary.add_doc(doc, record)
             if output_format == "jsonl":
@@ -290,6 +296,8 @@ def annotate_dask(
     partition_size: int = DEFAULT_PARTITION_SIZE,
     output_format: str = "jsonl",
     batch_size: int = 64,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    max_batch_chars: int = DEFAULT_MAX_BATCH_CHARS,
     include_text: bool = False,
     input_format: Optional[str] = None,
     text_field: str = "text",
@@ -322,6 +330,7 @@ def annotate_dask(
         "output_format": output_format,
         "partition_size": partition_size,
         "include_text": include_text,
+        "max_chars": max_chars,
         "partitions": plan,
     }
     manifest_path = out_dir / MANIFEST
@@ -357,6 +366,8 @@ def annotate_dask(
             output_dir=str(out_dir),
             output_format=output_format,
             batch_size=batch_size,
+            max_chars=max_chars,
+            max_batch_chars=max_batch_chars,
             include_text=include_text,
             text_field=text_field,
             id_field=id_field,

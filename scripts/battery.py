@@ -11,7 +11,10 @@ lone CR, 100k characters without a space, HTML, one repeated token, a
 seconds, peak RSS and RSS growth, the entities (counts per ``doc.ents`` /
 span group and the first few), the ``hf_token_classifier`` statistics, then
 whether ``nlp.pipe(n_process=2)`` over all cases up to 200k characters gives
-the same entities as one process. The cases and checks are the ones
+the same entities as one process, and (``--chunked-max-chars``, default
+50,000) every case through ``medner.long_text.pipe_chunked``: rejoined docs
+must pass the same checks; entities that differ from the one-piece run are
+reported per case, and the peak RSS. The cases and checks are the ones
 ``tests/test_bad_input.py`` runs on tiny pipelines. Exit status 1 if anything
 failed.
 """
@@ -37,7 +40,7 @@ def summarise_case(result: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def run_pipeline(model: str, long_chars: int, no_space_chars: int, multiprocess: bool) -> Dict[str, Any]:
+def run_pipeline(model: str, long_chars: int, no_space_chars: int, multiprocess: bool, chunked_max_chars: int = 0) -> Dict[str, Any]:
     import spacy
 
     from medner.battery import PeakRSS, battery_cases, failures, run_battery
@@ -57,10 +60,12 @@ def run_pipeline(model: str, long_chars: int, no_space_chars: int, multiprocess:
     cases = battery_cases(long_chars=long_chars, no_space_chars=no_space_chars)
     if long_chars > nlp.max_length:
         nlp.max_length = long_chars
-    report = run_battery(nlp, cases, multiprocess=multiprocess)
+    report = run_battery(nlp, cases, multiprocess=multiprocess, chunked_max_chars=chunked_max_chars)
     entry["cases"] = {name: summarise_case(result) for name, result in report["cases"].items()}
     if "multiprocess" in report:
         entry["multiprocess"] = report["multiprocess"]
+    if "chunked" in report:
+        entry["chunked"] = report["chunked"]
     entry["failures"] = failures(report)
     entry["ok"] = report["ok"]
     return entry
@@ -73,6 +78,9 @@ def main(
     long_chars: int = typer.Option(1_000_000, help="Length of the long document (0: leave it out)"),
     no_space_chars: int = typer.Option(100_000, help="Length of the lines without spaces"),
     multiprocess: bool = typer.Option(True, help="Also compare nlp.pipe(n_process=2) with one process"),
+    chunked_max_chars: int = typer.Option(
+        50_000, help="Also run every case through medner.long_text.pipe_chunked with this --max-chars (0: skip)"
+    ),
 ):
     """Run the bad-input battery over MODELS and write OUTPUT."""
     import os
@@ -83,7 +91,7 @@ def main(
     results = []
     for model in models:
         msg.divider(model)
-        entry = run_pipeline(model, long_chars, no_space_chars, multiprocess)
+        entry = run_pipeline(model, long_chars, no_space_chars, multiprocess, chunked_max_chars)
         results.append(entry)
         if "load_error" in entry:
             msg.fail(f"could not load {model}: {entry['load_error']}")
@@ -103,6 +111,12 @@ def main(
         if "multiprocess" in entry:
             mp = entry["multiprocess"]
             (msg.good if mp["ok"] else msg.fail)(f"n_process=2 over {len(mp['cases'])} cases: {'same' if mp['ok'] else mp['problems']}")
+        if "chunked" in entry:
+            ch = entry["chunked"]
+            (msg.good if ch["ok"] else msg.fail)(
+                f"pipe_chunked(max_chars={ch['max_chars']}): peak RSS {ch.get('peak_rss_mb')} MB, "
+                f"entities differing from one piece: {ch['differences'] or 'none'}"
+            )
         for problem in entry["failures"]:
             msg.fail(problem)
     report = {
