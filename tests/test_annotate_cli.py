@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from medner.annotate import annotate_file, load_done_ids, read_records
 from medner.cli import app
-from medner.tokenizer import blank_biomedical
+from ruler import ruler_nlp
 
 runner = CliRunner()
 
@@ -20,12 +20,7 @@ DISEASES = ["renal failure", "hepatitis", "Parkinson's disease"]
 
 
 def make_nlp():
-    nlp = blank_biomedical()
-    ruler = nlp.add_pipe("entity_ruler")
-    patterns = [{"label": "Chemical", "pattern": [{"LOWER": t.lower} for t in nlp.make_doc(c)]} for c in CHEMICALS]
-    patterns += [{"label": "Disease", "pattern": [{"LOWER": t.lower} for t in nlp.make_doc(d)]} for d in DISEASES]
-    ruler.add_patterns(patterns)
-    return nlp
+    return ruler_nlp({"Chemical": CHEMICALS, "Disease": DISEASES})
 
 
 def expected_entities(text):

@@ -17,6 +17,7 @@ from medner.long_text import (
     split_text,
 )
 from medner.tokenizer import blank_biomedical
+from ruler import ruler_nlp
 
 runner = CliRunner()
 
@@ -25,13 +26,8 @@ DISEASES = ["renal failure", "fever", "hepatitis"]
 KEYWORDS = {"aspirin": "B-CHEMICAL", "ibuprofen": "B-CHEMICAL", "fever": "B-DISEASE", "renal": "B-DISEASE", "failure": "I-DISEASE"}
 
 
-def ruler_nlp():
-    nlp = blank_biomedical()
-    ruler = nlp.add_pipe("entity_ruler")
-    patterns = [{"label": "CHEMICAL", "pattern": [{"LOWER": t.lower_} for t in nlp.make_doc(c)]} for c in CHEMICALS]
-    patterns += [{"label": "DISEASE", "pattern": [{"LOWER": t.lower_} for t in nlp.make_doc(d)]} for d in DISEASES]
-    ruler.add_patterns(patterns)
-    return nlp
+def make_ruler_nlp():
+    return ruler_nlp({"CHEMICAL": CHEMICALS, "DISEASE": DISEASES})
 
 
 def paragraphs(n=20):
@@ -205,7 +201,7 @@ class CountingPipe:
 
 
 def test_pipe_chunked_same_entities_as_unchunked():
-    nlp = ruler_nlp()
+    nlp = make_ruler_nlp()
     long_text = paragraphs(20)
     texts = ["", "Short note: aspirin for fever.", long_text, "renal failure", long_text[:299]]
     expected = [ents(d) for d in nlp.pipe(texts)]
@@ -227,7 +223,7 @@ def test_pipe_chunked_same_entities_as_unchunked():
 
 
 def test_pipe_chunked_no_chunking_and_lazy():
-    nlp = ruler_nlp()
+    nlp = make_ruler_nlp()
     text = paragraphs(5)
     seen = []
 
@@ -255,7 +251,7 @@ def merge_pipeline(tmp_path_factory):
     nlp.initialize()
     # the ruler after initialize (which would clear its patterns): "ents" for the merge
     ruler = nlp.add_pipe("entity_ruler", first=True)
-    ruler.add_patterns(ruler_nlp().get_pipe("entity_ruler").patterns)
+    ruler.add_patterns(make_ruler_nlp().get_pipe("entity_ruler").patterns)
     return nlp
 
 
@@ -286,7 +282,7 @@ def test_pipe_chunked_span_groups_and_attrs(merge_pipeline):
 @pytest.fixture(scope="module")
 def ruler_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("ruler") / "tiny"
-    ruler_nlp().to_disk(path)
+    make_ruler_nlp().to_disk(path)
     return path
 
 
@@ -327,7 +323,7 @@ def test_cli_max_chars_same_entities(tmp_path, ruler_dir):
 def test_battery_chunked_check():
     from medner.battery import battery_cases, run_battery
 
-    nlp = ruler_nlp()
+    nlp = make_ruler_nlp()
     cases = battery_cases(long_chars=60_000, no_space_chars=12_000)
     report = run_battery(nlp, cases, multiprocess=False, compare_pipe=False, chunked_max_chars=5_000)
     chunked = report["chunked"]
@@ -339,7 +335,7 @@ def test_battery_chunked_check():
 
 
 def test_pipe_chunked_multiprocess():
-    nlp = ruler_nlp()
+    nlp = make_ruler_nlp()
     texts = [paragraphs(12), "aspirin for fever", "", paragraphs(3)]
     one = [ents(d) for d in pipe_chunked(nlp, texts, max_chars=300, max_batch_chars=600)]
     two = list(pipe_chunked(nlp, texts, max_chars=300, max_batch_chars=600, n_process=2))
