@@ -51,8 +51,9 @@ def main(
     metrics = []
     for path in sorted(metrics_dir.glob("*__*.json")):
         record = srsly.read_json(path)
-        record["_file"] = path.name
-        metrics.append(record)
+        if "f1" in record and "per_label" in record:  # evaluation output, not a convert report or ablation
+            record["_file"] = path.name
+            metrics.append(record)
     published = srsly.read_json(published_path) if published_path.exists() else {}
     table = render(metrics, published)
     text = readme.read_text(encoding="utf8")
