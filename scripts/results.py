@@ -12,6 +12,7 @@ import typer
 from wasabi import msg
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+ABLATION_START, ABLATION_END = "<!-- ablation:start -->", "<!-- ablation:end -->"
 DATASET_TITLES = {
     "bc5cdr": "BC5CDR test (500 abstracts; CHEMICAL, DISEASE)",
     "ncbi_disease": "NCBI-disease test (100 abstracts; DISEASE)",
@@ -43,6 +44,29 @@ def render(metrics: List[dict], published: Dict[str, list]) -> str:
     return "\n".join(lines)
 
 
+def render_ablations(ablations: List[dict]) -> str:
+    """One table per ablation file: each variant's dev and test F1, the one selected on dev marked."""
+    lines = []
+    for record in ablations:
+        lines.append(f"**{record['_file']}** (`{record['model']}`; selected on dev: `{record['selected_on_dev']}`)\n")
+        lines.append("| variant | dev F1 | test P | test R | test F1 |")
+        lines.append("|---|---|---|---|---|")
+        for name, row in record["rows"].items():
+            mark = " (selected)" if name == record["selected_on_dev"] else ""
+            lines.append(f"| `{name}`{mark} | {row['dev']['f1']:.2f} | {row['test']['precision']:.2f} | "
+                         f"{row['test']['recall']:.2f} | {row['test']['f1']:.2f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def replace_between(text: str, start: str, end: str, content: str, where: Path) -> str:
+    if start not in text or end not in text:
+        msg.fail(f"{where} has no {start} ... {end} markers", exits=1)
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{content}\n{end}{tail}"
+
+
 def main(
     metrics_dir: Path = typer.Argument(Path("metrics")),
     readme: Path = typer.Argument(Path("README.md")),
@@ -55,14 +79,16 @@ def main(
             record["_file"] = path.name
             metrics.append(record)
     published = srsly.read_json(published_path) if published_path.exists() else {}
-    table = render(metrics, published)
+    ablations = []
+    for path in sorted(metrics_dir.glob("ablation_*.json")):
+        record = srsly.read_json(path)
+        record["_file"] = path.name
+        ablations.append(record)
     text = readme.read_text(encoding="utf8")
-    if START not in text or END not in text:
-        msg.fail(f"{readme} has no {START} ... {END} markers", exits=1)
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf8")
-    msg.good(f"Wrote {len(metrics)} results into {readme}")
+    text = replace_between(text, START, END, render(metrics, published), readme)
+    text = replace_between(text, ABLATION_START, ABLATION_END, render_ablations(ablations), readme)
+    readme.write_text(text, encoding="utf8")
+    msg.good(f"Wrote {len(metrics)} results and {len(ablations)} ablations into {readme}")
 
 
 if __name__ == "__main__":
