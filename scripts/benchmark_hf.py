@@ -59,7 +59,7 @@ from typing import Any, Dict, List, Optional
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from medner.benchmarking import count_words, current_rss_mb, loadavg, machine_info, peak_rss_mb  # noqa: E402
+from medner.benchmarking import count_words, current_rss_mb, gold_texts, loadavg, machine_info, peak_rss_mb  # noqa: E402
 
 SYSTEMS = ("raw", "hf_token_pipe", "medner", "combined")
 TARGET_RATIO = 1.10
@@ -68,14 +68,7 @@ TARGET_RATIO = 1.10
 # --------------------------------------------------------------------------- texts
 def load_texts(gold: Path, n_docs: int, long_docs: int, long_chars: int) -> Dict[str, List[str]]:
     """The first ``n_docs`` texts of ``gold`` and ``long_docs`` concatenations of >= ``long_chars`` chars."""
-    from spacy.tokens import DocBin
-
-    from medner.tokenizer import blank_biomedical
-
-    nlp = blank_biomedical()
-    texts = [doc.text for doc in DocBin().from_disk(gold).get_docs(nlp.vocab)]
-    if not texts:
-        raise ValueError(f"no documents in {gold}")
+    texts = gold_texts(gold, 0)
     short = texts[: n_docs] if n_docs > 0 else []
     long: List[str] = []
     cursor = 0
