@@ -1,4 +1,4 @@
-"""Assemble one spaCy pipeline from a config: sourced CNN NER + HF token classifier + merge.
+"""Assemble one spaCy pipeline from a config: sourced spaCy NER components + HF token classifier + merge.
 
     python scripts/assemble.py configs/combined_clinical.cfg training/combined_clinical \\
         --paths.ner_model training/maccrobat_cnn/model-best \\
@@ -27,12 +27,13 @@ def assemble(config_path: Path, output_dir: Path, overrides: Optional[dict] = No
     import medner.components  # noqa: F401  (registers the scorer; factories come via entry points)
     import medner.components.hf_token_classifier  # noqa: F401
     import medner.components.merge  # noqa: F401
+    import medner.components.stash  # noqa: F401
     import medner.tokenizer  # noqa: F401
 
     config = util.load_config(config_path, overrides=overrides or {}, interpolate=False)
     interpolated = config.interpolate()
     for key, path in interpolated.get("paths", {}).items():
-        if isinstance(path, str) and key in ("ner_model", "hf_model") and not Path(path).exists():
+        if isinstance(path, str) and key.endswith("_model") and not Path(path).exists():
             raise FileNotFoundError(f"paths.{key} does not exist: {path}")
     nlp = util.load_model_from_config(config, auto_fill=True, validate=True)
     sourced = util.get_sourced_components(interpolated)

@@ -26,6 +26,7 @@ def main(
     metrics: List[Path] = typer.Option([], "--metrics", help="metrics/*.json to put in the meta"),
     description: Optional[str] = typer.Option(None, "--description"),
     version: str = typer.Option(medner.__version__, "--version"),
+    record: Path = typer.Option(Path("metrics/packages.json"), "--record", help="Committed sizes of all built packages"),
 ):
     output_dir.mkdir(parents=True, exist_ok=True)
     wheels = output_dir / "wheels"
@@ -54,7 +55,18 @@ def main(
                     "--build", "wheel", "--force"], check=True)
     pkg = f"{nlp.lang}_{name}"
     wheel = next((output_dir / f"{pkg}-{version}" / "dist").glob("*.whl"))
+    record_package(record, pkg, model_dir, wheel, version)
     msg.good(f"Built {wheel} (and the medner wheel in {wheels})")
+
+
+def record_package(record: Path, package: str, model_dir: Path, wheel: Path, version: str) -> None:
+    """Add this package's sizes to the JSON the README quotes (one entry per package, replaced on rebuild)."""
+    on_disk = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
+    packages = srsly.read_json(record) if record.exists() else {}
+    packages[package] = {"model": str(model_dir), "version": version, "wheel": wheel.name,
+                         "wheel_mb": round(wheel.stat().st_size / 2**20, 1), "on_disk_mb": round(on_disk / 2**20, 1)}
+    record.parent.mkdir(parents=True, exist_ok=True)
+    srsly.write_json(record, dict(sorted(packages.items())))
 
 
 def _metric_summary(path: Path) -> dict:

@@ -2,7 +2,10 @@
 
 The table goes between the README's ``<!-- results:start -->`` and
 ``<!-- results:end -->`` markers, one section per test set, with the published
-reference numbers (configs/published_scores.json) under each, marked as such.
+reference numbers (configs/published_scores.json) under each, marked as such,
+and each pipeline's wheel size from metrics/packages.json (written by
+scripts/package.py). The ablation tables come from metrics/ablation__*.json
+(scripts/ablate.py).
 """
 from pathlib import Path
 from typing import Dict, List
@@ -23,7 +26,8 @@ DATASET_TITLES = {
 }
 
 
-def render(metrics: List[dict], published: Dict[str, list]) -> str:
+def render(metrics: List[dict], published: Dict[str, list], packages: Dict[str, dict]) -> str:
+    wheel_mb = {entry["model"]: entry["wheel_mb"] for entry in packages.values()}
     lines = []
     datasets = sorted({m["dataset"] for m in metrics} | set(published) - {"_about"}, key=lambda d: list(DATASET_TITLES).index(d) if d in DATASET_TITLES else 99)
     for dataset in datasets:
@@ -32,33 +36,45 @@ def render(metrics: List[dict], published: Dict[str, list]) -> str:
         if len(labels) > MAX_LABEL_COLUMNS:  # MACCROBAT's 41 types: the shared ones here, all in the JSON
             labels = [label for label in HEADLINE_LABELS if label in labels]
         lines.append(f"**{DATASET_TITLES.get(dataset, dataset)}**\n")
-        header = ["pipeline", "scored", "P", "R", "F1"] + [f"{label} F1" for label in labels] + ["words/s", "source"]
+        header = ["pipeline", "scored", "P", "R", "F1"] + [f"{label} F1" for label in labels] + ["words/s", "wheel", "source"]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
         for m in rows:
             per = [f"{m['per_label'][label]['f']:.2f}" if label in m["per_label"] else "" for label in labels]
             lines.append("| " + " | ".join([f"`{m['pipeline']}`", m.get("scored", "ents"), f"{m['precision']:.2f}",
                                             f"{m['recall']:.2f}", f"**{m['f1']:.2f}**", *per,
-                                            f"{m['words_per_second']:,}", f"`metrics/{m['_file']}`"]) + " |")
+                                            f"{m['words_per_second']:,}", _size(wheel_mb.get(m.get("model"))),
+                                            f"`metrics/{m['_file']}`"]) + " |")
         for ref in published.get(dataset, []):
             per = [f"{ref.get('per_label', {}).get(label, ''):}" for label in labels]
             f1 = f"{ref['f1']:.2f}" if ref.get("f1") is not None else ""
-            lines.append("| " + " | ".join([f"{ref['system']} (published)", "", "", "", f1, *per, "", ref["source"]]) + " |")
+            lines.append("| " + " | ".join([f"{ref['system']} (published)", "", "", "", f1, *per, "", "", ref["source"]]) + " |")
         lines.append("")
     return "\n".join(lines)
 
 
+def _size(megabytes) -> str:
+    return f"{megabytes:.0f} MB" if megabytes is not None else "not packaged"
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "not recorded"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def render_ablations(ablations: List[dict]) -> str:
-    """One table per ablation file: each variant's dev and test F1, the one selected on dev marked."""
+    """One table per dataset: every system alone and every merge, dev and test F1, training time."""
     lines = []
     for record in ablations:
-        lines.append(f"**{record['_file']}** (`{record['model']}`; selected on dev: `{record['selected_on_dev']}`)\n")
-        lines.append("| variant | dev F1 | test P | test R | test F1 |")
-        lines.append("|---|---|---|---|---|")
+        systems = ", ".join(f"`{name}` = `{path}`" for name, path in record["systems"].items())
+        lines.append(f"**{record['_file']}** ({systems}; best on dev: `{record['selected_on_dev']}`)\n")
+        lines.append("| variant | dev F1 | test P | test R | test F1 | training (2 CPU cores) |")
+        lines.append("|---|---|---|---|---|---|")
         for name, row in record["rows"].items():
-            mark = " (selected)" if name == record["selected_on_dev"] else ""
+            mark = " **(best on dev)**" if name == record["selected_on_dev"] else ""
             lines.append(f"| `{name}`{mark} | {row['dev']['f1']:.2f} | {row['test']['precision']:.2f} | "
-                         f"{row['test']['recall']:.2f} | {row['test']['f1']:.2f} |")
+                         f"{row['test']['recall']:.2f} | {row['test']['f1']:.2f} | {_duration(row.get('train_seconds'))} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -83,13 +99,15 @@ def main(
             record["_file"] = path.name
             metrics.append(record)
     published = srsly.read_json(published_path) if published_path.exists() else {}
+    packages_path = metrics_dir / "packages.json"
+    packages = srsly.read_json(packages_path) if packages_path.exists() else {}
     ablations = []
-    for path in sorted(metrics_dir.glob("ablation_*.json")):
+    for path in sorted(metrics_dir.glob("ablation__*.json")):
         record = srsly.read_json(path)
         record["_file"] = path.name
         ablations.append(record)
     text = readme.read_text(encoding="utf8")
-    text = replace_between(text, START, END, render(metrics, published), readme)
+    text = replace_between(text, START, END, render(metrics, published, packages), readme)
     text = replace_between(text, ABLATION_START, ABLATION_END, render_ablations(ablations), readme)
     readme.write_text(text, encoding="utf8")
     msg.good(f"Wrote {len(metrics)} results and {len(ablations)} ablations into {readme}")

@@ -12,7 +12,9 @@ builds, once per test session, and saves to disk:
   are context-free and known exactly; 128 positions, so long texts need many
   windows);
 * ``combined``: ``configs/combined_clinical.cfg`` assembled from the tiny
-  ``cnn`` pipeline and the same keyword model.
+  ``cnn`` pipeline and the same keyword model;
+* ``ensemble``: ``configs/ensemble.cfg`` assembled from the tiny ``cnn``,
+  the tiny ``trf`` and the keyword model (vote of three).
 
 Training documents come from ``assets/bc5cdr/CDR_TrainingSet.PubTator.txt``
 (committed, so a clean clone without ``corpus/`` has them) through
@@ -41,8 +43,8 @@ PUBTATOR = ROOT / "assets" / "bc5cdr" / "CDR_TrainingSet.PubTator.txt"
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-NAMES = ("cnn", "trf", "hf", "combined")
-HF_BASED = ("hf", "combined")  # pipelines with hf_token_classifier (keyword model)
+NAMES = ("cnn", "trf", "hf", "combined", "ensemble")
+HF_BASED = ("hf", "combined", "ensemble")  # pipelines with hf_token_classifier (keyword model)
 KEYWORDS = {"aspirin": "B-CHEMICAL", "ibuprofen": "B-CHEMICAL", "fever": "B-DISEASE", "renal": "B-DISEASE", "failure": "I-DISEASE"}
 KEYWORD_MAX_POSITIONS = 128  # the hf component's window is capped at this
 
@@ -161,6 +163,12 @@ class TinyPipelines:
             "combined_clinical.cfg",
             self.paths["combined"],
             {"paths.ner_model": str(self.paths["cnn"]), "paths.hf_model": str(self.keyword_model)},
+        )
+        self.built["ensemble"] = build_assembled(
+            "ensemble.cfg",
+            self.paths["ensemble"],
+            {"paths.cnn_model": str(self.paths["cnn"]), "paths.trf_model": str(self.paths["trf"]),
+             "paths.hf_model": str(self.keyword_model), "system.gpu_allocator": None},
         )
         self._loaded: Dict[str, object] = {}
 

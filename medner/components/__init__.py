@@ -5,8 +5,11 @@
 * ``medner_merge_entities`` (:mod:`medner.components.merge`): merges entity
   spans from several sources (``doc.ents``, span groups) into ``doc.ents`` with
   provenance.
+* ``medner_stash_entities`` (:mod:`medner.components.stash`): moves
+  ``doc.ents`` into a span group so that a second ``ner`` predicts
+  independently (ensembles of CNN and transformer ``ner``).
 
-Both are registered through entry points in ``pyproject.toml``, so
+All are registered through entry points in ``pyproject.toml``, so
 ``nlp.add_pipe("hf_token_classifier")`` and ``spacy.load`` work without
 importing medner first.
 """

@@ -1,0 +1,84 @@
+"""``scripts/ablate.py``: systems scored alone and merged, on rule-based pipelines with known outputs."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from spacy.tokens import DocBin
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from ruler import ruler_nlp  # noqa: E402
+
+from medner.tokenizer import blank_biomedical  # noqa: E402
+
+TEXT = "Aspirin caused fever and renal failure."
+GOLD = [("Aspirin", "CHEMICAL"), ("fever", "DISEASE"), ("renal failure", "DISEASE")]
+SYSTEMS = {
+    "a": {"CHEMICAL": ["aspirin"], "DISEASE": ["fever"]},
+    "b": {"CHEMICAL": ["aspirin", "caused"], "DISEASE": ["renal failure"]},
+    "c": {"CHEMICAL": ["aspirin"], "DISEASE": ["fever", "failure"]},
+}
+
+
+def _load_script(name):
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ablate")
+    nlp = blank_biomedical()
+    doc = nlp.make_doc(TEXT)
+    doc.ents = [doc.char_span(TEXT.index(t), TEXT.index(t) + len(t), label=label) for t, label in GOLD]
+    DocBin(docs=[doc]).to_disk(root / "gold.spacy")
+    for name, terms in SYSTEMS.items():
+        (root / name).mkdir()
+        ruler_nlp(terms).to_disk(root / name / "model-best")
+    (root / "a" / "train_time.json").write_text(json.dumps({"seconds": 10.0}))
+    (root / "b" / "train_time.json").write_text(json.dumps({"seconds": 5.5}))
+    return root
+
+
+def test_ablate_scores_systems_and_merges(setup):
+    ablate = _load_script("ablate")
+    out = setup / "ablation.json"
+    args = [str(out), str(setup / "gold.spacy"), str(setup / "gold.spacy")]
+    for name in SYSTEMS:
+        args += ["--system", f"{name}={setup / name / 'model-best'}"]
+    args += ["--merge", "a+b", "--merge", "a+b+c"]
+    app = __import__("typer").Typer()
+    app.command()(ablate.main)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())["rows"]
+    # a: 2 of 2 right, 2 of 3 found
+    assert rows["a"]["test"]["f1"] == pytest.approx(80.0)
+    # b: aspirin and renal failure right, "caused" wrong
+    assert rows["b"]["test"]["precision"] == pytest.approx(66.67)
+    # a first, b fills the gaps: aspirin, fever, renal failure, caused
+    assert rows["prefer_first(a>b)"]["test"]["recall"] == 100.0
+    assert rows["prefer_first(a>b)"]["test"]["precision"] == 75.0
+    # two of three agree only on aspirin and fever
+    assert rows["vote>=2(a+b+c)"]["test"]["precision"] == 100.0
+    assert rows["vote>=2(a+b+c)"]["test"]["f1"] == pytest.approx(80.0)
+    # training time: a sum over members when all are known, else unknown
+    assert rows["a"]["train_seconds"] == 10.0
+    assert rows["prefer_first(a>b)"]["train_seconds"] == 15.5
+    assert rows["vote>=2(a+b+c)"]["train_seconds"] is None
+    assert set(rows) >= {"longest(a+b)", "vote>=2(a+b)", "vote>=1(a+b+c)"}
+
+
+def test_ablate_rejects_unknown_merge_member(setup):
+    ablate = _load_script("ablate")
+    app = __import__("typer").Typer()
+    app.command()(ablate.main)
+    result = CliRunner().invoke(app, [str(setup / "x.json"), str(setup / "gold.spacy"), str(setup / "gold.spacy"),
+                                      "--system", f"a={setup / 'a' / 'model-best'}", "--merge", "a+zzz"])
+    assert result.exit_code != 0
+    assert "zzz" in result.output

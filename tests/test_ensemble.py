@@ -1,0 +1,59 @@
+"""``configs/ensemble.cfg``: CNN ner, spacy-transformers ner and the HF classifier side by side, then a vote.
+
+The point of ``medner_stash_entities`` is that each system in the ensemble
+predicts exactly what it predicts alone; this is checked against the
+separately saved tiny pipelines, and the vote against a recomputation.
+"""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from pipelines import TEXTS, tiny_pipelines  # noqa: E402,F401  (session fixture)
+
+from medner.components.merge import MergeEntities  # noqa: E402
+
+
+def _spans(spans):
+    return [(s.start_char, s.end_char, s.label_) for s in spans]
+
+
+def test_ensemble_layout(tiny_pipelines):
+    nlp = tiny_pipelines.load("ensemble")
+    assert nlp.pipe_names == ["tok2vec", "ner_cnn", "stash_cnn", "transformer", "ner_trf", "stash_trf", "hf", "merge"]
+
+
+@pytest.mark.parametrize("text", [t for t in TEXTS if t])
+def test_each_member_predicts_as_it_does_alone(tiny_pipelines, text):
+    ensemble = tiny_pipelines.load("ensemble")(text)
+    alone = {name: tiny_pipelines.load(name)(text) for name in ("cnn", "trf", "hf")}
+    assert _spans(ensemble.spans["cnn"]) == _spans(alone["cnn"].ents)
+    assert _spans(ensemble.spans["trf"]) == _spans(alone["trf"].ents)
+    assert _spans(ensemble.spans["hf"]) == _spans(alone["hf"].spans["hf"])
+
+
+def test_vote_result_and_provenance(tiny_pipelines):
+    nlp = tiny_pipelines.load("ensemble")
+    text = " ".join(TEXTS)
+    doc = nlp(text)
+    merge = nlp.get_pipe("merge")
+    assert merge.cfg["policy"] == "vote" and merge.cfg["min_votes"] == 2
+    expected = MergeEntities(nlp.vocab, sources=["trf", "cnn", "hf"], policy="vote", min_votes=2, scorer=None).merge(doc)[0]
+    assert _spans(doc.ents) == _spans(expected)
+    for agreement in doc.spans["medner"].attrs["agreement"]:
+        assert len(agreement.split("+")) >= 2
+
+
+def test_stash_rejects_ents_key():
+    from medner.components.stash import StashEntities
+
+    with pytest.raises(ValueError):
+        StashEntities(spans_key="ents")
+
+
+def test_members_are_not_trivially_empty(tiny_pipelines):
+    """The comparison above means something only if the CNN (whose ents are stashed) predicts entities."""
+    docs = list(tiny_pipelines.load("ensemble").pipe([t for t in TEXTS if t]))
+    assert sum(len(doc.spans["cnn"]) for doc in docs) > 0
+    assert sum(len(doc.spans["hf"]) for doc in docs) > 0
