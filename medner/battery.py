@@ -28,7 +28,8 @@ import os
 import threading
 import time
 import traceback
-from typing import Any, Dict, List, Optional, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 LONG_DOC_CHARS = 1_000_000
 NO_SPACE_CHARS = 100_000
@@ -145,11 +146,26 @@ class PeakRSS:
         return self.peak_mb - self.start_mb
 
 
+@contextmanager
+def recording(out: Dict[str, Any]) -> Iterator[Dict[str, Any]]:
+    """Run a check's block: an exception becomes a problem (with traceback), never a raise;
+    ``seconds`` (unless the block set it) and ``ok`` are filled in at the end."""
+    start = time.perf_counter()
+    try:
+        yield out
+    except Exception as err:  # noqa: BLE001 - a battery records every failure
+        out["problems"].append(f"{type(err).__name__}: {err}")
+        out["traceback"] = traceback.format_exc(limit=8)
+    finally:
+        out.setdefault("seconds", round(time.perf_counter() - start, 4))
+        out["ok"] = not out["problems"]
+
+
 def run_case(nlp, name: str, text: str, *, compare_pipe: bool = True, keep_doc: bool = False) -> Dict[str, Any]:
     """Run ``nlp`` on one case; never raises. Returns the case's result dict."""
     result: Dict[str, Any] = {"case": name, "chars": len(text) if isinstance(text, str) else None, "ok": False, "problems": []}
     start = time.perf_counter()
-    try:
+    with recording(result):
         with PeakRSS() as rss:
             doc = nlp(text)
         result["seconds"] = round(time.perf_counter() - start, 4)
@@ -169,11 +185,6 @@ def run_case(nlp, name: str, text: str, *, compare_pipe: bool = True, keep_doc: 
                 result["problems"] += [f"nlp.pipe: {p}" for p in check_doc(text, piped[0])]
                 if doc_entities(piped[0]) != result["entities"]:
                     result["problems"].append("nlp.pipe([text]) and nlp(text) give different entities")
-    except Exception as err:  # noqa: BLE001 - a battery records every failure
-        result["seconds"] = round(time.perf_counter() - start, 4)
-        result["problems"].append(f"{type(err).__name__}: {err}")
-        result["traceback"] = traceback.format_exc(limit=8)
-    result["ok"] = not result["problems"]
     return result
 
 
@@ -187,8 +198,7 @@ def check_multiprocess(
     """
     names, texts = list(cases), list(cases.values())
     out: Dict[str, Any] = {"n_process": n_process, "cases": names, "problems": [], "mismatched": []}
-    start = time.perf_counter()
-    try:
+    with recording(out):
         if expected is None:
             expected = {n: doc_entities(d) for n, d in zip(names, nlp.pipe(texts, n_process=1))}
         docs = list(nlp.pipe(texts, n_process=n_process, batch_size=2))
@@ -199,11 +209,6 @@ def check_multiprocess(
             if doc_entities(doc) != expected[name]:
                 out["mismatched"].append(name)
                 out["problems"].append(f"{name}: n_process={n_process} entities differ from one process")
-    except Exception as err:  # noqa: BLE001
-        out["problems"].append(f"{type(err).__name__}: {err}")
-        out["traceback"] = traceback.format_exc(limit=8)
-    out["seconds"] = round(time.perf_counter() - start, 4)
-    out["ok"] = not out["problems"]
     return out
 
 
@@ -223,8 +228,7 @@ def check_chunked(
 
     names, texts = list(cases), list(cases.values())
     out: Dict[str, Any] = {"max_chars": max_chars, "problems": [], "differences": {}, "chunks": {}}
-    start = time.perf_counter()
-    try:
+    with recording(out):
         with PeakRSS() as rss:
             docs = list(pipe_chunked(nlp, texts, max_chars=max_chars))
         out["peak_rss_mb"] = round(rss.peak_mb, 1)
@@ -236,11 +240,6 @@ def check_chunked(
                 diff = sum(len(set(got.get(k, [])) ^ set(want.get(k, []))) for k in set(got) | set(want))
                 if diff:
                     out["differences"][name] = diff
-    except Exception as err:  # noqa: BLE001
-        out["problems"].append(f"{type(err).__name__}: {err}")
-        out["traceback"] = traceback.format_exc(limit=8)
-    out["seconds"] = round(time.perf_counter() - start, 4)
-    out["ok"] = not out["problems"]
     return out
 
 

@@ -19,7 +19,7 @@ import re
 import pytest
 
 from medner.battery import DEFAULT_TAIL, battery_cases, check_doc, failures, run_battery, run_case
-from pipelines import HF_BASED, NAMES, tiny_pipelines  # noqa: F401  (session fixture)
+from pipelines import HF_BASED, HF_FILLS_ENTS, NAMES, tiny_pipelines  # noqa: F401  (session fixture)
 
 # RSS growth allowed while one pipeline processes the 1M-character document.
 # Measured with the tiny pipelines: cnn ~240 MB, trf ~500 MB, hf ~140 MB,
@@ -53,7 +53,8 @@ def test_battery(tiny_pipelines, name):  # noqa: F811
                 assert any(
                     s <= match.start() and e >= match.end() and e - s <= 8 and label == "CHEMICAL" for s, e, label in found
                 ), (case, match.start(), sorted(found))
-            assert report["cases"][case]["entities"]["ents"], case  # doc.ents set (overwrite / merge)
+            if name in HF_FILLS_ENTS:
+                assert report["cases"][case]["entities"]["ents"], case  # doc.ents set (overwrite / merge)
         # combining accents: "Fe\u0301ver" is lower-cased and accent-stripped to "fever"
         emoji = CASES["emoji_and_combining"]
         start = emoji.index("Fe\u0301ver")
@@ -91,7 +92,8 @@ def test_long_document(tiny_pipelines, name):  # noqa: F811
             (tail_start + DEFAULT_TAIL.index("fever"), tail_start + DEFAULT_TAIL.index("fever") + 5, "DISEASE"),
         ]
         assert [tuple(x) for x in result["entities"]["spans:hf"]] == expected
-        assert [tuple(x) for x in result["entities"]["ents"]][-2:] == expected
+        if name in HF_FILLS_ENTS:
+            assert [tuple(x) for x in result["entities"]["ents"]][-2:] == expected
         stats = result["stats"]["medner.hf.stats"]
         assert stats["pieces"] > 100 * 128  # far more than one window
         assert stats["unplaced_pieces"] == 0 and stats["tokens_without_pieces"] == 0
