@@ -1,15 +1,17 @@
 """``scripts/ablate.py``: systems scored alone and merged, on rule-based pipelines with known outputs."""
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import pytest
+import typer
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT / "scripts"))
+import ablate  # noqa: E402
 from ruler import ruler_nlp  # noqa: E402
 
 from medner.tokenizer import blank_biomedical  # noqa: E402
@@ -21,13 +23,6 @@ SYSTEMS = {
     "b": {"CHEMICAL": ["aspirin", "caused"], "DISEASE": ["renal failure"]},
     "c": {"CHEMICAL": ["aspirin"], "DISEASE": ["fever", "failure"]},
 }
-
-
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(f"_script_{name}", ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +41,12 @@ def setup(tmp_path_factory):
 
 
 def test_ablate_scores_systems_and_merges(setup):
-    ablate = _load_script("ablate")
     out = setup / "ablation.json"
     args = [str(out), str(setup / "gold.spacy"), str(setup / "gold.spacy")]
     for name in SYSTEMS:
         args += ["--system", f"{name}={setup / name / 'model-best'}"]
     args += ["--merge", "a+b", "--merge", "a+b+c"]
-    app = __import__("typer").Typer()
+    app = typer.Typer()
     app.command()(ablate.main)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -75,8 +69,7 @@ def test_ablate_scores_systems_and_merges(setup):
 
 
 def test_ablate_rejects_unknown_merge_member(setup):
-    ablate = _load_script("ablate")
-    app = __import__("typer").Typer()
+    app = typer.Typer()
     app.command()(ablate.main)
     result = CliRunner().invoke(app, [str(setup / "x.json"), str(setup / "gold.spacy"), str(setup / "gold.spacy"),
                                       "--system", f"a={setup / 'a' / 'model-best'}", "--merge", "a+zzz"])
