@@ -16,6 +16,7 @@ from wasabi import msg
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 ABLATION_START, ABLATION_END = "<!-- ablation:start -->", "<!-- ablation:end -->"
+BENCHMARK_START, BENCHMARK_END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 HEADLINE_LABELS = ["CHEMICAL", "MEDICATION", "DISEASE", "TREATMENT", "PATHOGEN"]
 MAX_LABEL_COLUMNS = 6
 DATASET_TITLES = {
@@ -79,6 +80,25 @@ def render_ablations(ablations: List[dict]) -> str:
     return "\n".join(lines)
 
 
+def render_benchmark(benchmark: dict) -> str:
+    """The packaged-pipeline speed table from scripts/benchmark.py's JSON (one run, all pipelines)."""
+    sizes = [str(b) for b in benchmark.get("batch_sizes") or sorted({b for p in benchmark["pipelines"].values() for b in p["runs"]}, key=int)]
+    first = next(iter(benchmark["pipelines"].values()))
+    lines = [f"{first['docs']} BC5CDR test abstracts ({first['words']:,} words), `nlp.pipe`, "
+             f"{benchmark.get('threads')} threads, {benchmark['machine']['cpu_count']} CPUs "
+             f"({benchmark['machine'].get('cpu_model', '')}), each pipeline in its own process, "
+             f"load average {benchmark['loadavg_start'][0]:.2f} at the start.\n"]
+    header = ["pipeline", "components"] + [f"words/s, batch {b}" for b in sizes] + ["peak memory", "on disk", "wheel"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for name, p in benchmark["pipelines"].items():
+        wps = [f"{p['runs'][b]['words_per_second']:,}" if b in p["runs"] else "" for b in sizes]
+        wheel = f"{p['wheel_mb']:.0f} MB" if p.get("wheel_mb") is not None else "not packaged"
+        lines.append("| " + " | ".join([f"`{name}`", ", ".join(p["pipe_names"]), *wps, f"{p['peak_rss_mb']:,} MB",
+                                        f"{p['size_on_disk_mb']:.0f} MB", wheel]) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def replace_between(text: str, start: str, end: str, content: str, where: Path) -> str:
     if start not in text or end not in text:
         msg.fail(f"{where} has no {start} ... {end} markers", exits=1)
@@ -109,6 +129,9 @@ def main(
     text = readme.read_text(encoding="utf8")
     text = replace_between(text, START, END, render(metrics, published, packages), readme)
     text = replace_between(text, ABLATION_START, ABLATION_END, render_ablations(ablations), readme)
+    benchmark_path = metrics_dir / "benchmark.json"
+    if benchmark_path.exists():
+        text = replace_between(text, BENCHMARK_START, BENCHMARK_END, render_benchmark(srsly.read_json(benchmark_path)), readme)
     readme.write_text(text, encoding="utf8")
     msg.good(f"Wrote {len(metrics)} results and {len(ablations)} ablations into {readme}")
 

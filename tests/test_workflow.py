@@ -38,3 +38,6 @@ def test_quick_workflow_end_to_end(tmp_path):
     meta = json.loads(next(project.glob("packages/en_medner_quick-*/meta.json")).read_text())
     assert any(req.startswith("medner") for req in meta["requirements"])
     assert meta["sources"][0]["name"].startswith("BioCreative")
+    sizes = json.loads((project / "packages/quick_packages.json").read_text())["en_medner_quick"]
+    assert sizes["model"] == "training/quick/model-best" and sizes["wheel_mb"] > 0 and sizes["on_disk_mb"] > 0
+    assert not (project / "metrics/packages.json").exists()  # the quick run leaves committed metrics alone

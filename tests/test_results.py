@@ -1,0 +1,54 @@
+"""``scripts/results.py``: the README tables are rendered from the committed JSON, between markers."""
+import sys
+from pathlib import Path
+
+import pytest
+import srsly
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import results  # noqa: E402
+
+
+def _scores(f1):
+    return {"precision": f1 + 1, "recall": f1 - 1, "f1": f1, "per_label": {}}
+
+
+@pytest.fixture
+def project(tmp_path):
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    srsly.write_json(metrics / "x_cnn__bc5cdr.json", {
+        "pipeline": "x_cnn", "dataset": "bc5cdr", "model": "training/x/model-best", "precision": 80.0, "recall": 70.0,
+        "f1": 74.67, "per_label": {"CHEMICAL": {"p": 1, "r": 1, "f": 81.5}}, "words_per_second": 12345})
+    srsly.write_json(metrics / "packages.json", {"en_x": {"model": "training/x/model-best", "wheel_mb": 47.2}})
+    srsly.write_json(metrics / "ablation__bc5cdr.json", {
+        "systems": {"a": "training/a", "b": "training/b"}, "selected_on_dev": "vote>=2(a+b)",
+        "rows": {"a": {"dev": _scores(70.0), "test": _scores(69.0), "train_seconds": 600.0},
+                 "vote>=2(a+b)": {"dev": _scores(75.5), "test": _scores(74.25), "train_seconds": None}}})
+    srsly.write_json(metrics / "benchmark.json", {
+        "threads": 2, "machine": {"cpu_count": 2, "cpu_model": "CPU"}, "loadavg_start": [0.123], "batch_sizes": None,
+        "pipelines": {"x_cnn": {"docs": 3, "words": 1000, "pipe_names": ["tok2vec", "ner"], "peak_rss_mb": 500,
+                                "size_on_disk_mb": 20.0, "wheel_mb": 18.0,
+                                "runs": {"1": {"words_per_second": 9000}, "64": {"words_per_second": 11000}}}}})
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nmiddle\n<!-- ablation:start -->\n"
+                      "<!-- ablation:end -->\n<!-- benchmark:start -->old<!-- benchmark:end -->\nend\n")
+    return tmp_path
+
+
+def test_tables_rendered_between_markers(project):
+    results.main(project / "metrics", project / "README.md", project / "none.json")
+    text = (project / "README.md").read_text()
+    assert text.startswith("intro\n") and text.endswith("end\n") and "old" not in text
+    assert "| `x_cnn` | ents | 80.00 | 70.00 | **74.67** | 81.50 | 12,345 | 47 MB |" in text
+    assert "| `vote>=2(a+b)` **(best on dev)** | 75.50 | 75.25 | 73.25 | 74.25 | not recorded |" in text
+    assert "| `a` | 70.00 | 70.00 | 68.00 | 69.00 | 10 min |" in text
+    assert "| `x_cnn` | tok2vec, ner | 9,000 | 11,000 | 500 MB | 20 MB | 18 MB |" in text
+    assert "load average 0.12" in text
+
+
+def test_missing_markers_fail(project):
+    (project / "README.md").write_text("no markers\n")
+    with pytest.raises(SystemExit):
+        results.main(project / "metrics", project / "README.md", project / "none.json")
