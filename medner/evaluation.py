@@ -7,7 +7,7 @@ component) or in a span group (``hf_token_classifier`` writes ``doc.spans["hf"]`
 """
 import os
 import time
-from typing import Iterable, List, Optional
+from typing import Collection, Iterable, List, Optional
 
 from spacy.language import Language
 from spacy.scorer import Scorer
@@ -15,19 +15,21 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 
-def predicted_spans(doc: Doc, spans_key: Optional[str]):
-    """The entities a pipeline predicted: ``doc.spans[key]`` if asked for, else ``doc.ents``."""
+def predicted_spans(doc: Doc, spans_key: Optional[str], labels: Optional[Collection[str]] = None):
+    """The entities a pipeline predicted: ``doc.spans[key]`` if asked for, else ``doc.ents``;
+    only those with a label in ``labels`` when given."""
     if spans_key and spans_key != "ents":
-        return list(doc.spans[spans_key]) if spans_key in doc.spans else []
-    return list(doc.ents)
+        spans = list(doc.spans[spans_key]) if spans_key in doc.spans else []
+    else:
+        spans = list(doc.ents)
+    return spans if labels is None else [span for span in spans if span.label_ in labels]
 
 
-def _getter(spans_key: Optional[str]):
+def _getter(spans_key: Optional[str], labels: Optional[Collection[str]]):
     def get(doc: Doc, attr: str):
         # Gold docs keep their entities in doc.ents; predicted docs where asked.
-        if spans_key and spans_key != "ents" and spans_key in doc.spans:
-            return doc.spans[spans_key]
-        return doc.ents
+        key = spans_key if spans_key and spans_key in doc.spans else None
+        return predicted_spans(doc, key, labels)
     return get
 
 
@@ -39,10 +41,16 @@ def run_pipeline(nlp: Language, gold_docs: List[Doc], batch_size: int = 64):
     return predicted, time.perf_counter() - start
 
 
-def score_entities(predicted: Iterable[Doc], gold: Iterable[Doc], spans_key: Optional[str] = None) -> dict:
-    """Precision, recall and F1 (0-100) overall and per label, exact span match."""
+def score_entities(
+    predicted: Iterable[Doc], gold: Iterable[Doc], spans_key: Optional[str] = None, labels: Optional[Collection[str]] = None
+) -> dict:
+    """Precision, recall and F1 (0-100) overall and per label, exact span match.
+
+    ``labels``: score only these labels, on both sides (a pipeline trained on
+    one corpus against another corpus's test set: the labels they share).
+    """
     examples = [Example(p, g) for p, g in zip(predicted, gold)]
-    scores = Scorer.score_spans(examples, "ents", getter=_getter(spans_key), has_annotation=None)
+    scores = Scorer.score_spans(examples, "ents", getter=_getter(spans_key, labels), has_annotation=None)
     pct = lambda v: round(100 * (v or 0.0), 2)  # noqa: E731
     per_label = {
         label: {"p": pct(s["p"]), "r": pct(s["r"]), "f": pct(s["f"])}
@@ -56,14 +64,17 @@ def score_entities(predicted: Iterable[Doc], gold: Iterable[Doc], spans_key: Opt
     }
 
 
-def evaluate_pipeline(nlp: Language, gold_docs: List[Doc], spans_key: Optional[str] = None, batch_size: int = 64) -> dict:
-    """Scores plus speed for ``nlp`` on ``gold_docs``."""
+def evaluate_pipeline(
+    nlp: Language, gold_docs: List[Doc], spans_key: Optional[str] = None, batch_size: int = 64,
+    labels: Optional[Collection[str]] = None,
+) -> dict:
+    """Scores plus speed for ``nlp`` on ``gold_docs`` (only ``labels`` scored, when given)."""
     predicted, seconds = run_pipeline(nlp, gold_docs, batch_size=batch_size)
     n_words = sum(sum(1 for t in doc if not t.is_space) for doc in gold_docs)
-    n_gold = sum(len(doc.ents) for doc in gold_docs)
-    n_pred = sum(len(predicted_spans(doc, spans_key)) for doc in predicted)
+    n_gold = sum(len(predicted_spans(doc, None, labels)) for doc in gold_docs)
+    n_pred = sum(len(predicted_spans(doc, spans_key, labels)) for doc in predicted)
     return {
-        **score_entities(predicted, gold_docs, spans_key),
+        **score_entities(predicted, gold_docs, spans_key, labels),
         "docs": len(gold_docs),
         "words": n_words,
         "gold_entities": n_gold,

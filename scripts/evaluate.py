@@ -20,12 +20,20 @@ def main(
     spans_key: Optional[str] = typer.Option(None, "--spans-key", help="Score doc.spans[KEY] instead of doc.ents"),
     batch_size: int = typer.Option(64, "--batch-size"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="-1: CPU"),
+    shared_labels: bool = typer.Option(False, "--shared-labels", help="Score only the labels the pipeline and the gold set share (cross-corpus)"),
 ):
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(model)
     gold = list(DocBin().from_disk(gold_path).get_docs(nlp.vocab))
-    result = evaluate_pipeline(nlp, gold, spans_key=spans_key, batch_size=batch_size)
+    labels = None
+    if shared_labels:
+        predicts = {label for name in nlp.pipe_names for label in getattr(nlp.get_pipe(name), "labels", ()) or ()}
+        labels = sorted(predicts & {ent.label_ for doc in gold for ent in doc.ents})
+        if not labels:
+            msg.fail(f"{model} predicts {sorted(predicts)}, none of them in {gold_path}", exits=1)
+        msg.info(f"Scoring the shared labels only: {labels}")
+    result = evaluate_pipeline(nlp, gold, spans_key=spans_key, batch_size=batch_size, labels=labels)
     pipeline_name, dataset = (output.stem.split("__", 1) + [""])[:2]
     record = {
         "pipeline": pipeline_name,
@@ -34,7 +42,8 @@ def main(
         "model_name": f"{nlp.meta.get('lang')}_{nlp.meta.get('name')}",
         "model_version": nlp.meta.get("version"),
         "pipe_names": nlp.pipe_names,
-        "scored": spans_key or "ents",
+        "scored": (spans_key or "ents") + (f" ({', '.join(labels)} only)" if labels else ""),
+        "labels_scored": labels,
         "gold": str(gold_path),
         **result,
         "machine": f"{platform.machine()}, {result['cpu_count']} CPUs" + (f", GPU {gpu_id}" if gpu_id >= 0 else ""),

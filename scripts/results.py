@@ -32,7 +32,8 @@ def render(metrics: List[dict], published: Dict[str, list], packages: Dict[str, 
     lines = []
     datasets = sorted({m["dataset"] for m in metrics} | set(published) - {"_about"}, key=lambda d: list(DATASET_TITLES).index(d) if d in DATASET_TITLES else 99)
     for dataset in datasets:
-        rows = sorted((m for m in metrics if m["dataset"] == dataset), key=lambda m: -m["f1"])
+        # pipelines trained on this corpus first, then other corpora's pipelines on their shared labels
+        rows = sorted((m for m in metrics if m["dataset"] == dataset), key=lambda m: (bool(m.get("labels_scored")), -m["f1"]))
         labels = sorted({label for m in rows for label in m["per_label"]})
         if len(labels) > MAX_LABEL_COLUMNS:  # MACCROBAT's 41 types: the shared ones here, all in the JSON
             labels = [label for label in HEADLINE_LABELS if label in labels]

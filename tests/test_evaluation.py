@@ -1,0 +1,35 @@
+"""``medner.evaluation``: exact-match scoring, optionally restricted to shared labels (cross-corpus)."""
+from spacy.tokens import Span
+
+from medner.evaluation import evaluate_pipeline, score_entities
+from medner.tokenizer import blank_biomedical
+
+TEXT = "Aspirin caused fever."
+
+
+def _doc(nlp, ents):
+    doc = nlp.make_doc(TEXT)
+    doc.ents = [Span(doc, start, end, label) for start, end, label in ents]
+    return doc
+
+
+def test_all_labels_vs_shared_labels():
+    nlp = blank_biomedical()
+    gold = [_doc(nlp, [(0, 1, "CHEMICAL"), (2, 3, "DISEASE")])]
+    predicted = [_doc(nlp, [(2, 3, "DISEASE"), (0, 1, "PATHOGEN")])]
+    everything = score_entities(predicted, gold)
+    assert (everything["precision"], everything["recall"]) == (50.0, 50.0)
+    shared = score_entities(predicted, gold, labels={"DISEASE"})
+    assert (shared["precision"], shared["recall"], shared["f1"]) == (100.0, 100.0, 100.0)
+    assert set(shared["per_label"]) == {"DISEASE"}
+
+
+def test_evaluate_pipeline_counts_only_scored_labels():
+    nlp = blank_biomedical()
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "DISEASE", "pattern": "fever"}, {"label": "PATHOGEN", "pattern": "Aspirin"}])
+    gold = [_doc(nlp, [(0, 1, "CHEMICAL"), (2, 3, "DISEASE")])]
+    result = evaluate_pipeline(nlp, gold, labels=["DISEASE"])
+    assert result["gold_entities"] == 1 and result["predicted_entities"] == 1 and result["f1"] == 100.0
+    result = evaluate_pipeline(nlp, gold)
+    assert result["gold_entities"] == 2 and result["predicted_entities"] == 2 and result["f1"] == 50.0
