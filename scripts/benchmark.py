@@ -7,7 +7,7 @@ Each pipeline runs in its own subprocess (peak memory per pipeline), warms up
 on a few texts, then annotates the same fixed BC5CDR test abstracts with
 ``nlp.pipe`` at each batch size. Words are whitespace words of the texts, the
 same count for every pipeline. Size is the pipeline directory on disk and, if
-built, its wheel under packages/.
+built, its wheel (found in metrics/packages.json by the model directory).
 """
 import json
 import subprocess
@@ -52,7 +52,8 @@ def main(
     n_docs: int = typer.Option(200, "--n-docs"),
     batch_sizes: str = typer.Option("1,64", "--batch-sizes"),
     threads: int = typer.Option(2, "--threads"),
-    packages_dir: Path = typer.Option(Path("packages"), "--packages"),
+    packages_record: Path = typer.Option(Path("metrics/packages.json"), "--packages-record",
+                                         help="scripts/package.py's record: which wheel was built from which model"),
     worker_mode: bool = typer.Option(False, "--worker", hidden=True),
 ):
     sizes = [int(b) for b in batch_sizes.split(",")]
@@ -62,6 +63,7 @@ def main(
         return
     report = {"command": " ".join(["python"] + sys.argv), "machine": machine_info(), "gold": str(gold),
               "n_docs": n_docs, "threads": threads, "loadavg_start": loadavg(), "pipelines": {}}
+    packages = json.loads(packages_record.read_text(encoding="utf8")) if packages_record.exists() else {}
     for spec in pipeline:
         name, model = spec.split("=", 1)
         msg.info(f"{name}: {model} (load {loadavg()})")
@@ -71,12 +73,12 @@ def main(
         if proc.returncode != 0:
             msg.fail(f"{name} failed:\n{proc.stderr[-2000:]}", exits=1)
         result = json.loads(proc.stdout.strip().splitlines()[-1])
+        result["model"] = model
         if Path(model).exists():
             result["size_on_disk_mb"] = round(directory_size_mb(Path(model)), 1)
-        wheels = sorted(packages_dir.glob(f"en_medner_{name}-*/dist/*.whl"))
-        if wheels:
-            result["wheel"] = str(wheels[-1])
-            result["wheel_mb"] = round(wheels[-1].stat().st_size / (1024 * 1024), 1)
+        package = next((entry for entry in packages.values() if entry["model"] == model), None)
+        if package:
+            result["wheel"], result["wheel_mb"] = package["wheel"], package["wheel_mb"]
         report["pipelines"][name] = result
     report["loadavg_end"] = loadavg()
     output.parent.mkdir(parents=True, exist_ok=True)
