@@ -57,3 +57,24 @@ def test_members_are_not_trivially_empty(tiny_pipelines):
     docs = list(tiny_pipelines.load("ensemble").pipe([t for t in TEXTS if t]))
     assert sum(len(doc.spans["cnn"]) for doc in docs) > 0
     assert sum(len(doc.spans["hf"]) for doc in docs) > 0
+
+
+def test_clinical_ensemble_two_cnns_with_their_own_tok2vec(tiny_pipelines, tmp_path):
+    """configs/ensemble_clinical.cfg sources two CNN ``ner`` components with replace_listeners:
+    no shared tok2vec, each predicts what its own pipeline predicts, and the saved nlp reloads."""
+    import spacy
+    from pipelines import build_assembled
+
+    build_assembled("ensemble_clinical.cfg", tmp_path / "clinical", {
+        "paths.cnn_model": str(tiny_pipelines.paths["cnn"]), "paths.cnn_fast_model": str(tiny_pipelines.paths["cnn"]),
+        "paths.hf_model": str(tiny_pipelines.keyword_model)})
+    nlp = spacy.load(tmp_path / "clinical")
+    assert nlp.pipe_names == ["ner_cnn", "stash_cnn", "ner_fast", "stash_fast", "hf", "merge"]
+    assert "tok2vec" not in nlp.pipe_names
+    texts = [t for t in TEXTS if t]
+    alone = [tiny_pipelines.load("cnn")(t) for t in texts]
+    for text, cnn_doc, doc in zip(texts, alone, nlp.pipe(texts)):
+        assert _spans(doc.spans["cnn"]) == _spans(cnn_doc.ents), text
+        assert _spans(doc.spans["cnn_fast"]) == _spans(cnn_doc.ents), text
+        # two identical CNNs always agree, so every CNN entity wins the 2-of-3 vote
+        assert set(_spans(cnn_doc.ents)) <= set(_spans(doc.ents))
