@@ -41,13 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
+from .long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS, bounded_batches, pipe_chunked
+
 SPANS_KEY = "medner"
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 TXT_SUFFIXES = {".txt"}
 DEFAULT_HTML_PAGE_LIMIT = 100
-DEFAULT_MAX_CHARS = 50_000  # medner.long_text.DEFAULT_MAX_CHARS
-DEFAULT_MAX_BATCH_CHARS = 100_000
 
 
 # --------------------------------------------------------------------------- #
@@ -506,8 +506,6 @@ def annotate_items(
     run (rerun to resume).
     """
     from collections import deque
-
-    from .long_text import bounded_batches, pipe_chunked
 
     chunking = dict(max_chars=max_chars, max_batch_chars=max_batch_chars, batch_size=batch_size)
 

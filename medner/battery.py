@@ -31,6 +31,8 @@ import traceback
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from .long_text import DEFAULT_MAX_CHARS, pipe_chunked, split_text
+
 LONG_DOC_CHARS = 1_000_000
 NO_SPACE_CHARS = 100_000
 FILLER = "The patient was treated with a daily dose and showed normal blood pressure. "
@@ -213,7 +215,7 @@ def check_multiprocess(
 
 
 def check_chunked(
-    nlp, cases: Dict[str, str], expected: Optional[Dict[str, Dict[str, List[Entity]]]] = None, max_chars: int = 50_000
+    nlp, cases: Dict[str, str], expected: Optional[Dict[str, Dict[str, List[Entity]]]] = None, max_chars: int = DEFAULT_MAX_CHARS
 ) -> Dict[str, Any]:
     """Every case through :func:`medner.long_text.pipe_chunked` (texts longer
     than ``max_chars`` cut, annotated in chunks and rejoined).
@@ -224,8 +226,6 @@ def check_chunked(
     a model may predict differently at a cut, and a hard cut (no whitespace in
     ``max_chars`` characters) may split an entity. Also the peak RSS.
     """
-    from .long_text import pipe_chunked, split_text
-
     names, texts = list(cases), list(cases.values())
     out: Dict[str, Any] = {"max_chars": max_chars, "problems": [], "differences": {}, "chunks": {}}
     with recording(out):

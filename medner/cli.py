@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from .long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
+
 app = typer.Typer(
     name="medner",
     help="Medical named-entity recognition with spaCy: annotate clinical notes and biomedical text.",
@@ -47,10 +49,10 @@ def annotate(
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Documents per nlp.pipe batch."),
     n_process: int = typer.Option(1, "--n-process", "-n", min=1, help="spaCy worker processes (single-machine path)."),
     max_chars: int = typer.Option(
-        50_000, "--max-chars", min=0, help="Annotate documents longer than this in chunks of at most this many characters, cut at paragraph/line/sentence breaks, and rejoin them (bounded memory); 0: whole documents."
+        DEFAULT_MAX_CHARS, "--max-chars", min=0, help="Annotate documents longer than this in chunks of at most this many characters, cut at paragraph/line/sentence breaks, and rejoin them (bounded memory); 0: whole documents."
     ),
     max_batch_chars: int = typer.Option(
-        100_000, "--max-batch-chars", min=0, help="Also cut nlp.pipe batches at this many characters (0: by --batch-size only)."
+        DEFAULT_MAX_BATCH_CHARS, "--max-batch-chars", min=0, help="Also cut nlp.pipe batches at this many characters (0: by --batch-size only)."
     ),
     errors: Optional[Path] = typer.Option(
         None, "--errors", help="Error file (JSONL: source, line, id, reason, detail). Default: <output>.errors.jsonl, or errors.jsonl in the --dask output directory."

@@ -34,8 +34,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from .annotate import (
-    DEFAULT_MAX_BATCH_CHARS,
-    DEFAULT_MAX_CHARS,
     BadRecord,
     Item,
     ReadResult,
@@ -52,6 +50,7 @@ from .annotate import (
     load_pipeline,
     read_txt_file,
 )
+from .long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
 
 DEFAULT_PARTITION_SIZE = 1000
 MANIFEST = "_manifest.json"

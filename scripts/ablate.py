@@ -65,17 +65,24 @@ def transfer(predicted: Doc, base: Doc, key: str) -> int:
     return expanded
 
 
-def annotate(systems: Dict[str, Path], gold: List[Doc], nlp_base) -> Tuple[List[Doc], Dict[str, dict]]:
-    """Docs with one span group per system, plus per-system timing and alignment counts."""
-    base = [nlp_base.make_doc(doc.text) for doc in gold]
-    info = {}
+def annotate(
+    systems: Dict[str, Path], golds: Dict[str, List[Doc]], nlp_base
+) -> Tuple[Dict[str, List[Doc]], Dict[str, Dict[str, dict]]]:
+    """Per split, docs with one span group per system, plus per-system timing and alignment
+    counts. Each system is loaded once and run over every split before the next is loaded."""
+    bases = {split: [nlp_base.make_doc(doc.text) for doc in gold] for split, gold in golds.items()}
+    info: Dict[str, Dict[str, dict]] = {split: {} for split in golds}
     for name, path in systems.items():
         nlp = spacy.load(path)
-        start = time.perf_counter()
-        expanded = sum(transfer(p, b, name) for p, b in zip(nlp.pipe((d.text for d in gold), batch_size=64), base))
-        info[name] = {"seconds": round(time.perf_counter() - start, 1), "expanded_spans": expanded}
-        msg.info(f"  {name}: {info[name]['seconds']} s" + (f", {expanded} spans snapped to tokens" if expanded else ""))
-    return base, info
+        for split, gold in golds.items():
+            start = time.perf_counter()
+            docs = nlp.pipe((d.text for d in gold), batch_size=64)
+            expanded = sum(transfer(p, b, name) for p, b in zip(docs, bases[split]))
+            info[split][name] = {"seconds": round(time.perf_counter() - start, 1), "expanded_spans": expanded}
+            msg.info(f"  {name} on {split}: {info[split][name]['seconds']} s"
+                     + (f", {expanded} spans snapped to tokens" if expanded else ""))
+        del nlp
+    return bases, info
 
 
 def merge_variants(group: List[str]) -> List[Tuple[str, dict]]:
@@ -114,12 +121,12 @@ def main(
     from medner.tokenizer import blank_biomedical
 
     nlp_base = blank_biomedical()
+    golds = {split: list(DocBin().from_disk(path).get_docs(nlp_base.vocab)) for split, path in (("dev", dev), ("test", test))}
+    msg.info(", ".join(f"{split}: {len(gold)} docs" for split, gold in golds.items()))
+    annotated, runs = annotate(systems, golds, nlp_base)
     rows: Dict[str, dict] = {}
-    runs = {}
-    for split, path in (("dev", dev), ("test", test)):
-        gold = list(DocBin().from_disk(path).get_docs(nlp_base.vocab))
-        msg.info(f"{split}: {len(gold)} docs from {path}")
-        docs, runs[split] = annotate(systems, gold, nlp_base)
+    for split, gold in golds.items():
+        docs = annotated[split]
         for name in systems:
             row = rows.setdefault(name, {"members": [name], "policy": None})
             row[split] = score_entities(docs, gold, name)

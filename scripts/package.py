@@ -16,6 +16,7 @@ import typer
 from wasabi import msg
 
 import medner
+from medner.benchmarking import directory_size_mb
 from medner.corpus.datasets import DATASETS
 
 def main(
@@ -61,10 +62,9 @@ def main(
 
 def record_package(record: Path, package: str, model_dir: Path, wheel: Path, version: str) -> None:
     """Add this package's sizes to the JSON the README quotes (one entry per package, replaced on rebuild)."""
-    on_disk = sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file())
     packages = srsly.read_json(record) if record.exists() else {}
     packages[package] = {"model": str(model_dir), "version": version, "wheel": wheel.name,
-                         "wheel_mb": round(wheel.stat().st_size / 2**20, 1), "on_disk_mb": round(on_disk / 2**20, 1)}
+                         "wheel_mb": round(wheel.stat().st_size / 2**20, 1), "on_disk_mb": round(directory_size_mb(model_dir), 1)}
     record.parent.mkdir(parents=True, exist_ok=True)
     srsly.write_json(record, dict(sorted(packages.items())))
 

@@ -83,7 +83,7 @@ def render_ablations(ablations: List[dict]) -> str:
 
 def render_benchmark(benchmark: dict) -> str:
     """The packaged-pipeline speed table from scripts/benchmark.py's JSON (one run, all pipelines)."""
-    sizes = [str(b) for b in benchmark.get("batch_sizes") or sorted({b for p in benchmark["pipelines"].values() for b in p["runs"]}, key=int)]
+    sizes = sorted({b for p in benchmark["pipelines"].values() for b in p["runs"]}, key=int)
     first = next(iter(benchmark["pipelines"].values()))
     lines = [f"{first['docs']} BC5CDR test abstracts ({first['words']:,} words), `nlp.pipe`, "
              f"{benchmark.get('threads')} threads, {benchmark['machine']['cpu_count']} CPUs "
@@ -94,9 +94,8 @@ def render_benchmark(benchmark: dict) -> str:
     lines.append("|" + "---|" * len(header))
     for name, p in benchmark["pipelines"].items():
         wps = [f"{p['runs'][b]['words_per_second']:,}" if b in p["runs"] else "" for b in sizes]
-        wheel = f"{p['wheel_mb']:.0f} MB" if p.get("wheel_mb") is not None else "not packaged"
         lines.append("| " + " | ".join([f"`{name}`", ", ".join(p["pipe_names"]), *wps, f"{p['peak_rss_mb']:,} MB",
-                                        f"{p['size_on_disk_mb']:.0f} MB", wheel]) + " |")
+                                        f"{p['size_on_disk_mb']:.0f} MB", _size(p.get("wheel_mb"))]) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 NAMES = ("cnn", "trf", "hf", "combined", "ensemble")
-HF_BASED = ("hf", "combined", "ensemble")
-HF_FILLS_ENTS = ("hf", "combined")  # doc.ents gets every hf span not overlapping another (not a vote)  # pipelines with hf_token_classifier (keyword model)
+HF_BASED = ("hf", "combined", "ensemble")  # pipelines with hf_token_classifier (keyword model)
+HF_FILLS_ENTS = ("hf", "combined")  # doc.ents gets every hf span not overlapping another (not a vote)
 KEYWORDS = {"aspirin": "B-CHEMICAL", "ibuprofen": "B-CHEMICAL", "fever": "B-DISEASE", "renal": "B-DISEASE", "failure": "I-DISEASE"}
 KEYWORD_MAX_POSITIONS = 128  # the hf component's window is capped at this
 

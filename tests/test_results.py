@@ -27,7 +27,7 @@ def project(tmp_path):
         "rows": {"a": {"dev": _scores(70.0), "test": _scores(69.0), "train_seconds": 600.0},
                  "vote>=2(a+b)": {"dev": _scores(75.5), "test": _scores(74.25), "train_seconds": None}}})
     srsly.write_json(metrics / "benchmark.json", {
-        "threads": 2, "machine": {"cpu_count": 2, "cpu_model": "CPU"}, "loadavg_start": [0.123], "batch_sizes": None,
+        "threads": 2, "machine": {"cpu_count": 2, "cpu_model": "CPU"}, "loadavg_start": [0.123],
         "pipelines": {"x_cnn": {"docs": 3, "words": 1000, "pipe_names": ["tok2vec", "ner"], "peak_rss_mb": 500,
                                 "size_on_disk_mb": 20.0, "wheel_mb": 18.0,
                                 "runs": {"1": {"words_per_second": 9000}, "64": {"words_per_second": 11000}}}}})
