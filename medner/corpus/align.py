@@ -42,9 +42,15 @@ class FileReport:
     counts: Counter = field(default_factory=Counter)
     examples: Dict[str, List[dict]] = field(default_factory=dict)
     skipped_lines: Counter = field(default_factory=Counter)
+    # Concept identifiers: spans the source gives an ID for, and those kept with it.
+    kb_ids: Counter = field(default_factory=Counter)
 
     def add(self, outcome: str, doc: SourceDoc, span: SourceSpan, **detail) -> None:
         self.counts[outcome] += 1
+        if span.kb_id:
+            self.kb_ids["source"] += 1
+            if outcome in ("kept", "fixed"):
+                self.kb_ids["kept"] += 1
         if outcome in DROPS:
             bucket = self.examples.setdefault(outcome, [])
             if len(bucket) < MAX_EXAMPLES:
@@ -63,6 +69,7 @@ class FileReport:
             **{o: self.counts[o] for o in OUTCOMES},
             "adds_up": self.accounted == self.source_spans,
             "skipped_lines": dict(self.skipped_lines),
+            "kb_ids": {"source": self.kb_ids["source"], "kept": self.kb_ids["kept"]},
             "examples": self.examples,
         }
 
@@ -133,11 +140,11 @@ def source_to_doc(
         if start == end:
             drop("unalignable", span, "the span is only whitespace")
             continue
-        exact = doc.char_span(start, end, label=label, alignment_mode="strict")
+        exact = doc.char_span(start, end, label=label, kb_id=span.kb_id, alignment_mode="strict")
         if exact is not None:
             candidates.append((exact, span, (start, end) != (span.start, span.end)))
             continue
-        expanded = doc.char_span(start, end, label=label, alignment_mode="expand")
+        expanded = doc.char_span(start, end, label=label, kb_id=span.kb_id, alignment_mode="expand")
         if expanded is None or not expanded.text.strip():
             drop("unalignable", span, "no token span covers it")
             continue

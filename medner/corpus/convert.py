@@ -47,6 +47,7 @@ def _summarise(file_reports: Dict[str, FileReport], n_docs: int) -> dict:
         "source_spans": source_spans,
         **totals,
         "adds_up": sum(totals.values()) == source_spans and all(f["adds_up"] for f in files),
+        "kb_ids": {k: sum(f["kb_ids"][k] for f in files) for k in ("source", "kept")},
         "files": files,
     }
 

@@ -28,7 +28,8 @@ def read_pubtator(path: PathLike) -> Iterator[SourceDoc]:
     """Read a PubTator file: ``PMID|t|title``, ``PMID|a|abstract``, then mentions.
 
     Mention lines are ``PMID<TAB>start<TAB>end<TAB>text<TAB>type[<TAB>id]`` with
-    offsets into ``title + " " + abstract``. Relation lines (``PMID<TAB>CID<TAB>...``)
+    offsets into ``title + " " + abstract``; the id (MeSH/OMIM, ``-1`` for none)
+    becomes ``SourceSpan.kb_id``. Relation lines (``PMID<TAB>CID<TAB>...``)
     are skipped. Documents are separated by blank lines.
     """
     path = Path(path)
@@ -81,7 +82,8 @@ def read_pubtator(path: PathLike) -> Iterator[SourceDoc]:
                 start, end = int(fields[1]), int(fields[2])
             except ValueError:
                 raise CorpusFormatError(path, line_no, f"offsets are not integers: {fields[1:3]}")
-            doc.spans.append(SourceSpan(start, end, fields[4], text=fields[3], line=line_no))
+            kb_id = fields[5].strip() if len(fields) > 5 and fields[5].strip() != "-1" else ""
+            doc.spans.append(SourceSpan(start, end, fields[4], text=fields[3], line=line_no, kb_id=kb_id))
     if doc is not None:
         yield finish()
 

@@ -28,7 +28,9 @@ class SourceSpan:
     """One annotation as the source states it (character offsets into ``SourceDoc.text``).
 
     ``fragments`` holds the (start, end) pieces of a discontinuous brat span;
-    for ordinary spans it is empty.
+    for ordinary spans it is empty. ``kb_id`` is the concept identifier the
+    source gives (PubTator's sixth column: MeSH/OMIM, ``|``-joined for
+    composite mentions), empty where it gives none (or ``-1``).
     """
 
     start: int
@@ -37,6 +39,7 @@ class SourceSpan:
     text: Optional[str] = None
     line: Optional[int] = None
     fragments: Tuple[Tuple[int, int], ...] = ()
+    kb_id: str = ""
 
     @property
     def is_discontinuous(self) -> bool:
