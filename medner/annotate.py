@@ -473,11 +473,12 @@ def print_summary(summary: Dict[str, Any], printer=None) -> None:
 # --------------------------------------------------------------------------- #
 # Running the pipeline
 # --------------------------------------------------------------------------- #
-def load_pipeline(model: Union[str, Path]):
-    """Load an installed pipeline package or a pipeline directory."""
-    import spacy
+def load_pipeline(model: Optional[Union[str, Path]] = None):
+    """Load a shipped short name, an installed pipeline package or a pipeline directory
+    (:mod:`medner.pipelines`; ``None``: the default pipeline)."""
+    from .pipelines import load
 
-    return spacy.load(model)
+    return load(model)
 
 
 def annotate_items(
@@ -688,7 +689,6 @@ def annotate_file(
     fmt = input_format or detect_format(input_path)
     errors_path = Path(errors_path) if errors_path else default_errors_path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    errors_path.parent.mkdir(parents=True, exist_ok=True)
     if not resume and output_path.exists():
         output_path.unlink()
     done = load_done_ids(output_path)
@@ -703,14 +703,13 @@ def annotate_file(
         html_writer = HtmlWriter(html_target, mode, spans_key)
 
     seen: Set[str] = set()
-    with open(output_path, "a", encoding="utf-8") as out, open(errors_path, "w", encoding="utf-8") as err:
+    with open(output_path, "a", encoding="utf-8") as out, ErrorFile(errors_path) as err:
 
         bar = tqdm(total=total, unit="doc", disable=not progress, dynamic_ncols=True, desc="annotate")
 
         def on_error(bad: BadRecord) -> None:
             summary.add_error(bad)
-            err.write(dumps_record(bad.to_json()))
-            err.flush()
+            err.write(bad)
             bar.update(1)
 
         def todo() -> Iterator[ReadResult]:
@@ -758,6 +757,34 @@ def annotate_file(
                 html_writer.close()
     summary.seconds = time.perf_counter() - start_time
     return summary
+
+
+class ErrorFile:
+    """The run's error file, created at the first bad record only.
+
+    A run without bad records leaves no file, and removes the one an earlier
+    run left (it described that run's input, not this one's).
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._file = None
+
+    def __enter__(self) -> "ErrorFile":
+        if self.path.exists():
+            self.path.unlink()
+        return self
+
+    def write(self, bad: BadRecord) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "w", encoding="utf-8")
+        self._file.write(dumps_record(bad.to_json()))
+        self._file.flush()
+
+    def __exit__(self, *exc_info) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 def _limit_good(stream: Iterable[ReadResult], limit: int) -> Iterator[ReadResult]:

@@ -45,7 +45,9 @@ def annotate(
     output: Path = typer.Argument(
         ..., help="Output JSONL file (single process) or output directory of part-*.jsonl/.parquet files (--dask)."
     ),
-    model: str = typer.Option(..., "--model", "-m", help="Installed pipeline package name or pipeline directory."),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="Pipeline: a shipped short name (clinical, bc5cdr, ncbi; default: clinical), an installed pipeline package or a pipeline directory."
+    ),
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Documents per nlp.pipe batch."),
     n_process: int = typer.Option(1, "--n-process", "-n", min=1, help="spaCy worker processes (single-machine path)."),
     max_chars: int = typer.Option(
@@ -76,14 +78,20 @@ def annotate(
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Worker processes of --dask local (one thread each)."),
     partition_size: int = typer.Option(1000, "--partition-size", min=1, help="Documents per Dask partition."),
     output_format: OutputFormat = typer.Option(OutputFormat.jsonl, "--format", help="Part file format with --dask."),
+    print_entities: bool = typer.Option(False, "--print", help="Also print each document's entities as a table (single process)."),
 ) -> None:
     """Annotate documents and write one JSONL record per document with its entities."""
     from wasabi import Printer
 
     from .annotate import annotate_file, load_pipeline, print_summary
+    from .pipelines import PipelineNotFound, resolve
 
     msg = Printer()
     fmt = None if input_format == InputFormat.auto else input_format.value
+    try:
+        model = resolve(model)
+    except PipelineNotFound as error:
+        msg.fail(str(error), exits=1)
     if dask is not None:
         from .scale import annotate_dask
 
@@ -141,6 +149,8 @@ def annotate(
 
         errors_file = errors or default_errors_path(output)
         msg.good(f"Wrote {summary.documents} record(s) to {output}")
+        if print_entities:
+            print_records(output, msg)
     data = summary.to_dict()
     print_summary(data, msg)
     if summary.errors:
@@ -148,6 +158,18 @@ def annotate(
     if summary_path is not None:
         summary_path.parent.mkdir(parents=True, exist_ok=True)
         summary_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def print_records(output: Path, msg) -> None:
+    """Every record of ``output`` as a table of its entities (for people; the file is for programs)."""
+    from .annotate import read_records
+
+    for record in read_records(output):
+        rows = [(e["start"], e["end"], e["text"], e["label"], "" if e.get("score") is None else f"{e['score']:.2f}")
+                for e in record["entities"]]
+        msg.divider(f"{record['id']}: {len(rows)} entities")
+        if rows:
+            msg.table(rows, header=("start", "end", "text", "label", "score"), aligns=("r", "r", "l", "l", "r"))
 
 
 if __name__ == "__main__":  # pragma: no cover

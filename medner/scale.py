@@ -266,10 +266,12 @@ def _run_partition_task(pair: Tuple[int, Dict[str, Any]], kwargs: Dict[str, Any]
 # --------------------------------------------------------------------------- #
 # Client side
 # --------------------------------------------------------------------------- #
-def resolve_model(model: Union[str, Path]) -> str:
-    """Absolute path for a local pipeline directory, else the package name as is."""
-    path = Path(model)
-    return str(path.resolve()) if path.exists() else str(model)
+def resolve_model(model: Optional[Union[str, Path]]) -> str:
+    """What every worker loads: an absolute directory or an installed package name
+    (short names and the default resolved here, once, by :mod:`medner.pipelines`)."""
+    from .pipelines import resolve
+
+    return resolve(model)
 
 
 def start_client(scheduler: str = "local", workers: int = 2):

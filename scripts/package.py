@@ -42,7 +42,9 @@ def main(
         "author": "medner contributors",
         "license": "MIT (code); training data licences in 'sources'",
         "sources": [DATASETS[d].source for d in dataset],
-        "requirements": [f"medner>={version},<0.2.0"],
+        "requirements": [medner_requirement(nlp, version)],
+        # Any spaCy 3.8.x loads these pipelines: do not make pip upgrade the user's spaCy.
+        "spacy_version": SPACY_RANGE,
         "medner": {"labels": labels, "trained_on": list(dataset),
                    "test_metrics": {m.stem: _metric_summary(m) for m in metrics if m.exists()}},
     }
@@ -58,6 +60,19 @@ def main(
     wheel = next((output_dir / f"{pkg}-{version}" / "dist").glob("*.whl"))
     record_package(record, pkg, model_dir, wheel, version)
     msg.good(f"Built {wheel} (and the medner wheel in {wheels})")
+
+
+SPACY_RANGE = ">=3.8.0,<3.9.0"
+# Components that need PyTorch and transformers: their pipelines require medner[transformers].
+TRANSFORMER_FACTORIES = {"transformer", "hf_token_classifier"}
+
+
+def medner_requirement(nlp, version: str) -> str:
+    """``medner`` for CNN pipelines, ``medner[transformers]`` when a component needs torch."""
+    major, minor = (int(x) for x in version.split(".")[:2])
+    factories = {nlp.get_pipe_meta(name).factory for name in nlp.component_names}
+    extra = "[transformers]" if factories & TRANSFORMER_FACTORIES else ""
+    return f"medner{extra}>={version},<{major}.{minor + 1}.0"
 
 
 def record_package(record: Path, package: str, model_dir: Path, wheel: Path, version: str) -> None:

@@ -99,7 +99,7 @@ def test_jsonl_offsets_passthrough_and_summary(tmp_path, model_dir):
     n_ents = sum(len(expected_entities(t)) for t in texts)
     assert summary["entities"] == n_ents == sum(summary["entities_per_label"].values())
     assert summary["words"] > 0 and summary["words_per_second"] > 0
-    assert (tmp_path / "out.errors.jsonl").read_text() == ""
+    assert not (tmp_path / "out.errors.jsonl").exists(), "a run without bad records leaves no error file"
 
 
 def test_bad_records_go_to_error_file(tmp_path, model_dir):
