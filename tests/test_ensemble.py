@@ -78,3 +78,14 @@ def test_clinical_ensemble_two_cnns_with_their_own_tok2vec(tiny_pipelines, tmp_p
         assert _spans(doc.spans["cnn_fast"]) == _spans(cnn_doc.ents), text
         # two identical CNNs always agree, so every CNN entity wins the 2-of-3 vote
         assert set(_spans(cnn_doc.ents)) <= set(_spans(doc.ents))
+
+
+def test_stash_keeps_and_renames_labels():
+    """A BC5CDR model's CHEMICAL entities join a clinical pipeline as MEDICATION; its DISEASE ones are left out."""
+    from ruler import ruler_nlp
+
+    nlp = ruler_nlp({"CHEMICAL": ["warfarin"], "DISEASE": ["stroke"]})
+    nlp.add_pipe("medner_stash_entities", config={"spans_key": "bc5cdr", "labels": ["CHEMICAL"], "label_map": {"CHEMICAL": "MEDICATION"}})
+    doc = nlp("Warfarin after a stroke.")
+    assert [(s.text, s.label_) for s in doc.spans["bc5cdr"]] == [("Warfarin", "MEDICATION")]
+    assert list(doc.ents) == []
