@@ -80,7 +80,11 @@ def test_brat_discontinuous_events_relations_and_crlf(tmp_path):
     assert doc.text[51:60] == "ribavirin" and by_label["Medication"].start == 51
     hep = by_label["Disease_disorder"]
     assert hep.is_discontinuous and hep.fragments == ((21, 30), (32, 33))
-    assert doc.meta["skipped_lines"] == {"E": 1, "R": 1, "A": 1, "*": 1, "#": 1}
+    assert doc.meta["skipped_lines"] == {"E": 1, "R": 1, "*": 1, "#": 1}
+    # The attribute is read (not skipped) and resolved through E1 to T1's line.
+    (attribute,) = doc.attributes
+    assert (attribute.name, attribute.target, attribute.value, attribute.span_line) == ("Negation", "E1", None, 1)
+    assert doc.meta["event_trigger_lines"] == [1]
 
 
 def test_brat_missing_text_file_and_bad_offsets(tmp_path):

@@ -12,6 +12,10 @@ add up to the number of annotations it holds:
 ``invalid``       dropped: offsets outside the text, empty, or the stated text
                   does not match the text at the offsets
 ``unknown_label`` dropped: the label has no mapping in the dataset's schema
+
+Attributes (brat ``A`` lines) are accounted the same way, in
+``FileReport.assertions`` (see ``ATTRIBUTE_OUTCOMES``), when the dataset has an
+``AssertionSchema``.
 """
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,11 +25,16 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from .assertions import ASSERTION_KEY, AssertionSchema, strongest
 from .records import SourceDoc, SourceSpan
 
 OUTCOMES = ("kept", "fixed", "overlap", "unalignable", "discontinuous", "invalid", "unknown_label")
 DROPS = OUTCOMES[2:]
 MAX_EXAMPLES = 20
+# Each attribute line ends in one of these: attached to an aligned span of the
+# assertion group, not an assertion (MACCROBAT's TREND), its span was dropped
+# (invalid, discontinuous, unalignable, unknown label), or names nothing in the file.
+ATTRIBUTE_OUTCOMES = ("attached", "not_assertion", "span_dropped", "unresolved")
 
 
 class StrictAlignmentError(ValueError):
@@ -42,6 +51,10 @@ class FileReport:
     counts: Counter = field(default_factory=Counter)
     examples: Dict[str, List[dict]] = field(default_factory=dict)
     skipped_lines: Counter = field(default_factory=Counter)
+    # Assertion accounting: attribute outcomes, values given, labels attached to.
+    assertions: Counter = field(default_factory=Counter)
+    assertion_labels: Counter = field(default_factory=Counter)
+    assertion_examples: Dict[str, List[dict]] = field(default_factory=dict)
     # Concept identifiers: spans the source gives an ID for, and those kept with it.
     kb_ids: Counter = field(default_factory=Counter)
 
@@ -71,6 +84,23 @@ class FileReport:
             "skipped_lines": dict(self.skipped_lines),
             "kb_ids": {"source": self.kb_ids["source"], "kept": self.kb_ids["kept"]},
             "examples": self.examples,
+            **({"assertions": self.assertions_dict()} if self.assertions else {}),
+        }
+
+    def assertions_dict(self) -> dict:
+        attributes = self.assertions["attributes"]
+        return {
+            "attributes": attributes,
+            **{o: self.assertions[o] for o in ATTRIBUTE_OUTCOMES},
+            "attached_in_ents": self.assertions["attached_in_ents"],
+            "adds_up": sum(self.assertions[o] for o in ATTRIBUTE_OUTCOMES) == attributes,
+            "attached_to": dict(self.assertion_labels),
+            "context_spans": self.assertions["context_spans"],
+            "inside_context": self.assertions["inside_context"],
+            "group_spans": self.assertions["group_spans"],
+            "group_in_ents": self.assertions["group_in_ents"],
+            "values": {k[len("value:"):]: n for k, n in sorted(self.assertions.items()) if k.startswith("value:")},
+            "examples": self.assertion_examples,
         }
 
 
@@ -105,12 +135,14 @@ def source_to_doc(
     report: FileReport,
     label_map: Optional[Callable[[str], Optional[str]]] = None,
     strict: bool = False,
+    assertion_schema: Optional[AssertionSchema] = None,
 ) -> Doc:
     """Tokenize ``source.text`` with ``nlp`` and set ``doc.ents`` from its spans.
 
     ``label_map`` maps a source label to the schema label (None: unknown label).
     In strict mode any drop raises ``StrictAlignmentError`` naming the document,
-    the offsets and, where known, the line.
+    the offsets and, where known, the line. With ``assertion_schema`` the gold
+    assertions go to ``doc.spans["assertion"]`` (``set_gold_assertions``).
     """
     doc = nlp.make_doc(source.text)
     report.docs += 1
@@ -118,10 +150,13 @@ def source_to_doc(
     for kind, n in source.meta.get("skipped_lines", {}).items():
         report.skipped_lines[kind] += n
 
+    dropped_why: Dict[int, str] = {}  # id(source span) -> why it was dropped
+
     def drop(outcome: str, span: SourceSpan, why: str, **detail) -> None:
         if strict:
             raise StrictAlignmentError(_describe(source, span, why))
         report.add(outcome, source, span, reason=why, **detail)
+        dropped_why[id(span)] = f"{outcome}: {why}"
 
     candidates: List[Tuple[Span, SourceSpan, bool]] = []
     for span in source.spans:
@@ -165,7 +200,92 @@ def source_to_doc(
         won = {"winner": [winner.start_char, winner.end_char, winner.label_]} if winner else {}
         drop("overlap", span, f"overlaps a kept span {won.get('winner')}", **won)
     doc.ents = kept
+    if assertion_schema is not None:
+        aligned = {id(span): spacy_span for spacy_span, span, _ in candidates}
+        set_gold_assertions(doc, source, aligned, dropped_why, assertion_schema, report)
     return doc
+
+
+def set_gold_assertions(
+    doc: Doc,
+    source: SourceDoc,
+    aligned: Dict[int, Span],
+    dropped_why: Dict[int, str],
+    schema: AssertionSchema,
+    report: FileReport,
+) -> None:
+    """Fill ``doc.spans["assertion"]`` from the source's attributes and context spans.
+
+    Assertable spans are event triggers (``meta["event_trigger_lines"]``) and
+    context spans (``History``); every one that aligned gets a value, also when
+    ``doc.ents`` dropped it for an overlap, since the value is about the span.
+    """
+    by_line = {span.line: span for span in source.spans}
+    values: Dict[int, set] = {}  # id(source span) -> values that apply
+
+    def note(outcome: str, attribute, **detail) -> None:
+        report.assertions[outcome] += 1
+        if outcome != "attached":
+            bucket = report.assertion_examples.setdefault(outcome, [])
+            if len(bucket) < MAX_EXAMPLES:
+                bucket.append({"doc": source.id, "line": attribute.line, "attribute": attribute.name,
+                               "target": attribute.target, "value": attribute.value, **detail})
+
+    contexts = [(aligned[id(s)], schema.context_labels[s.label]) for s in source.spans
+                if s.label in schema.context_labels and id(s) in aligned]
+    report.assertions["context_spans"] += len(contexts)
+    assertable = [by_line[line] for line in source.meta.get("event_trigger_lines", []) if line in by_line]
+    assertable += [s for s in source.spans if s.label in schema.context_labels]
+    for span in assertable:
+        if id(span) in aligned:
+            values[id(span)] = set()
+    for span in assertable:
+        if id(span) not in aligned:
+            continue
+        tokens = aligned[id(span)]
+        if span.label in schema.context_labels:
+            values[id(span)].add(schema.context_labels[span.label])
+            continue
+        inside = {value for ctx, value in contexts
+                  if ctx.start <= tokens.start and tokens.end <= ctx.end and (ctx.start, ctx.end) != (tokens.start, tokens.end)}
+        if inside:
+            report.assertions["inside_context"] += 1
+            values[id(span)] |= inside
+
+    ent_labels = {(e.start, e.end): e.label_ for e in doc.ents}
+    for attribute in source.attributes:
+        report.assertions["attributes"] += 1
+        target = by_line.get(attribute.span_line)
+        value = schema.attribute_values.get((attribute.name, attribute.value))
+        if value is None:
+            note("not_assertion", attribute, reason=f"{attribute.name} {attribute.value} has no assertion value")
+        elif target is None:
+            note("unresolved", attribute, reason=f"{attribute.target} names no text-bound span in the file")
+        elif id(target) not in aligned:
+            note("span_dropped", attribute, reason=dropped_why.get(id(target), "its span is not in the group"))
+        else:
+            note("attached", attribute)
+            tokens = aligned[id(target)]
+            values.setdefault(id(target), set()).add(value)
+            report.assertion_labels[tokens.label_] += 1
+            report.assertions["attached_in_ents"] += (tokens.start, tokens.end) in ent_labels
+
+    merged: Dict[Tuple[int, int], Tuple[str, set]] = {}
+    for span_id, found in values.items():
+        tokens = aligned[span_id]
+        key = (tokens.start, tokens.end)
+        label = ent_labels.get(key, tokens.label_)
+        merged.setdefault(key, (label, set()))[1].update(found)
+    group_spans, entity_labels = [], []
+    for (start, end), (label, found) in sorted(merged.items()):
+        value = strongest(found)
+        group_spans.append(Span(doc, start, end, label=value))
+        entity_labels.append(label)
+        report.assertions[f"value:{value}"] += 1
+        report.assertions["group_in_ents"] += (start, end) in ent_labels
+    report.assertions["group_spans"] += len(group_spans)
+    doc.spans[ASSERTION_KEY] = group_spans
+    doc.spans[ASSERTION_KEY].attrs["entity_labels"] = entity_labels
 
 
 def convert_documents(
@@ -173,13 +293,15 @@ def convert_documents(
     sources: Iterable[SourceDoc],
     label_map: Optional[Callable[[str], Optional[str]]] = None,
     strict: bool = False,
+    assertion_schema: Optional[AssertionSchema] = None,
 ) -> Tuple[List[Doc], Dict[str, FileReport]]:
     """Convert many documents; return the docs and one ``FileReport`` per source file."""
     reports: Dict[str, FileReport] = {}
     docs = []
     for source in sources:
         report = reports.setdefault(source.path, FileReport(path=source.path))
-        doc = source_to_doc(nlp, source, report, label_map=label_map, strict=strict)
+        doc = source_to_doc(nlp, source, report, label_map=label_map, strict=strict,
+                            assertion_schema=assertion_schema)
         doc.user_data["medner_id"] = source.id
         docs.append(doc)
     return docs, reports

@@ -31,7 +31,8 @@ def convert_dataset(
         sources = spec.read_split(Path(asset_dir), split)
         if limit is not None:
             sources = sources[:limit]
-        docs, file_reports = convert_documents(nlp, sources, label_map=spec.label_map, strict=strict)
+        docs, file_reports = convert_documents(nlp, sources, label_map=spec.label_map, strict=strict,
+                                               assertion_schema=spec.assertion_schema)
         DocBin(docs=docs, store_user_data=True).to_disk(output_dir / f"{split}.spacy")
         report["splits"][split] = _summarise(file_reports, n_docs=len(docs))
     srsly.write_json(output_dir / "report.json", report)
@@ -48,8 +49,25 @@ def _summarise(file_reports: Dict[str, FileReport], n_docs: int) -> dict:
         **totals,
         "adds_up": sum(totals.values()) == source_spans and all(f["adds_up"] for f in files),
         "kb_ids": {k: sum(f["kb_ids"][k] for f in files) for k in ("source", "kept")},
+        **_sum_assertions(files),
         "files": files,
     }
+
+
+def _sum_assertions(files: list) -> dict:
+    # Totals of the per-file attribute accounting (MACCROBAT only).
+    with_assertions = [f["assertions"] for f in files if "assertions" in f]
+    if not with_assertions:
+        return {}
+    totals: dict = {"adds_up": all(a["adds_up"] for a in with_assertions)}
+    for part in with_assertions:
+        for key, value in part.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                totals[key] = totals.get(key, 0) + value
+            elif key in ("attached_to", "values"):
+                for name, n in value.items():
+                    totals.setdefault(key, {})[name] = totals.get(key, {}).get(name, 0) + n
+    return {"assertions": totals}
 
 
 def print_report(report: dict) -> None:

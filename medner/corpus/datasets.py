@@ -8,7 +8,9 @@ Label schema (documented in the README):
   Pathogen -> PATHOGEN
 * MACCROBAT2020: Medication -> MEDICATION, Disease_disorder -> DISEASE,
   Therapeutic_procedure -> TREATMENT; its other 38 types are kept, upper-cased
-  (Sign_symptom -> SIGN_SYMPTOM, Diagnostic_procedure -> DIAGNOSTIC_PROCEDURE, ...)
+  (Sign_symptom -> SIGN_SYMPTOM, Diagnostic_procedure -> DIAGNOSTIC_PROCEDURE, ...);
+  its POLARITY attributes and History / Family_history spans become gold
+  assertions (``medner.corpus.assertions``, docs/assertion.md)
 
 Corona2 and MACCROBAT have no official split: documents are shuffled with a
 fixed seed (``SPLIT_SEED``) after sorting by id and cut 80/10/10.
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
+from .assertions import MACCROBAT_ASSERTIONS, AssertionSchema
 from .readers import read_brat, read_dataturks_json, read_pubtator
 from .records import SourceDoc
 
@@ -51,6 +54,7 @@ class Dataset:
     read_split: Callable[[Path, str], List[SourceDoc]]
     labels: Sequence[str] = field(default_factory=list)
     source: Dict[str, str] = field(default_factory=dict)  # name, url, license: goes into package meta
+    assertion_schema: Optional[AssertionSchema] = None  # gold assertions -> doc.spans["assertion"]
 
 
 def seeded_split(docs: List[SourceDoc], split: str, seed: int = SPLIT_SEED) -> List[SourceDoc]:
@@ -110,6 +114,7 @@ DATASETS: Dict[str, Dataset] = {
         description="MACCROBAT2020: 200 clinical case reports, 41 entity types",
         label_map=maccrobat_label,
         read_split=_read_maccrobat,
+        assertion_schema=MACCROBAT_ASSERTIONS,
         source={"name": "MACCROBAT2020", "url": "https://github.com/Saieiei/NLP/tree/main/MACCROBAT2020 (mirror of the figshare collection)",
                 "license": "CC BY 4.0; cite Caufield et al. 2019"},
     ),

@@ -13,9 +13,10 @@ counts and reports them.
 import json
 import re
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Union
+from dataclasses import replace
+from typing import Dict, Iterable, Iterator, List, Optional, Union
 
-from .records import CorpusFormatError, SourceDoc, SourceSpan
+from .records import CorpusFormatError, SourceAttribute, SourceDoc, SourceSpan
 
 PathLike = Union[str, Path]
 
@@ -92,11 +93,14 @@ def read_pubtator(path: PathLike) -> Iterator[SourceDoc]:
 def read_brat(directory: PathLike, doc_ids: Optional[Iterable[str]] = None) -> Iterator[SourceDoc]:
     """Read brat standoff pairs ``<id>.txt`` / ``<id>.ann`` from ``directory``.
 
-    Only text-bound annotations (``T`` lines) become spans. Events (``E``),
-    relations (``R``), attributes (``A``/``M``), equivalences (``*``) and notes
-    (``#``) refer to ``T`` annotations and carry no offsets of their own: they
-    are counted in ``SourceDoc.meta["skipped_lines"]`` by kind. Discontinuous
-    spans (``start end;start end``) keep their fragments.
+    Text-bound annotations (``T`` lines) become spans. Attributes (``A``/``M``,
+    e.g. ``POLARITY E35 NEG``) become ``SourceDoc.attributes``, resolved through
+    the event's trigger to the span they qualify; the lines of all event
+    triggers go to ``meta["event_trigger_lines"]`` (the spans an assertion is
+    annotated for). Events (``E``), relations (``R``), equivalences (``*``) and
+    notes (``#``) carry no offsets of their own: they are counted in
+    ``meta["skipped_lines"]`` by kind. Discontinuous spans (``start end;start
+    end``) keep their fragments.
     """
     directory = Path(directory)
     ids = sorted(p.stem for p in directory.glob("*.ann")) if doc_ids is None else list(doc_ids)
@@ -107,14 +111,23 @@ def read_brat(directory: PathLike, doc_ids: Optional[Iterable[str]] = None) -> I
         text = _read_text(txt_path)
         doc = SourceDoc(id=doc_id, text=text, path=str(ann_path), meta={"skipped_lines": {}})
         skipped = doc.meta["skipped_lines"]
+        span_lines: Dict[str, int] = {}  # T id -> line
+        event_triggers: Dict[str, str] = {}  # E id -> T id
         with ann_path.open(encoding="utf8") as file_:
             for line_no, raw in enumerate(file_, start=1):
                 line = raw.rstrip("\r\n")
                 if not line.strip():
                     continue
                 kind = line[0]
+                if kind in "AM":
+                    doc.attributes.append(_brat_attribute(ann_path, line_no, line))
+                    continue
                 if kind != "T":
                     skipped[kind] = skipped.get(kind, 0) + 1
+                    if kind == "E":
+                        event_id, _, body = line.partition("\t")
+                        trigger = body.split(" ", 1)[0].partition(":")[2]
+                        event_triggers[event_id] = trigger
                     continue
                 fields = line.split("\t")
                 if len(fields) < 2 or " " not in fields[1]:
@@ -126,13 +139,30 @@ def read_brat(directory: PathLike, doc_ids: Optional[Iterable[str]] = None) -> I
                     )
                 except ValueError:
                     raise CorpusFormatError(ann_path, line_no, f"cannot read offsets {offsets!r}")
+                span_lines[fields[0]] = line_no
                 start, end = min(f[0] for f in fragments), max(f[1] for f in fragments)
                 stated = fields[2] if len(fields) > 2 else None
                 if len(fragments) > 1:
                     doc.spans.append(SourceSpan(start, end, label, stated, line_no, fragments))
                 else:
                     doc.spans.append(SourceSpan(start, end, label, stated, line_no))
+        doc.attributes = [
+            replace(a, span_line=span_lines.get(event_triggers.get(a.target, a.target)))
+            for a in doc.attributes
+        ]
+        doc.meta["event_trigger_lines"] = sorted(
+            {span_lines[t] for t in event_triggers.values() if t in span_lines}
+        )
         yield doc
+
+
+def _brat_attribute(path: Path, line_no: int, line: str) -> SourceAttribute:
+    # "A1<TAB>POLARITY E35 NEG"; a binary attribute has no value ("A1<TAB>Negation E1").
+    fields = line.split("\t")
+    parts = fields[1].split() if len(fields) > 1 else []
+    if len(parts) not in (2, 3):
+        raise CorpusFormatError(path, line_no, "attribute line needs 'ID<TAB>NAME TARGET [VALUE]'")
+    return SourceAttribute(parts[0], parts[1], parts[2] if len(parts) == 3 else None, line_no)
 
 
 def _read_text(path: Path) -> str:

@@ -46,6 +46,23 @@ class SourceSpan:
         return len(self.fragments) > 1
 
 
+@dataclass(frozen=True)
+class SourceAttribute:
+    """One brat attribute line (``A1<TAB>POLARITY E35 NEG``) as the source states it.
+
+    ``target`` is the annotation it names (an event ``E35`` or a span ``T4``);
+    ``span_line`` is the line of the text-bound span that target resolves to
+    (an event's trigger), None when the file has no such span. The alignment
+    step turns attributes into assertion values and counts each one.
+    """
+
+    name: str
+    target: str
+    value: Optional[str] = None
+    line: Optional[int] = None
+    span_line: Optional[int] = None
+
+
 @dataclass
 class SourceDoc:
     """A document with its text and every annotation the source gives for it."""
@@ -56,3 +73,4 @@ class SourceDoc:
     path: str = ""
     line: Optional[int] = None
     meta: dict = field(default_factory=dict)
+    attributes: List[SourceAttribute] = field(default_factory=list)
