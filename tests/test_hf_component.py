@@ -200,12 +200,12 @@ def test_windows_match_bruteforce_reference(models):
     with torch.inference_mode():
         for s, e in plan:
             inp = torch.tensor([[hf.tokenizer.cls_token_id] + ids[s:e] + [hf.tokenizer.sep_token_id]])
-            probs = torch.softmax(hf.model(input_ids=inp).logits[0, 1:-1], -1).numpy()
+            probs = torch.softmax(hf.hf_model(input_ids=inp).logits[0, 1:-1], -1).numpy()
             for p in range(s, e):
                 d = min(p - s if s > 0 else np.inf, e - 1 - p if e < n else np.inf)
                 if d > best[p][0]:
                     best[p] = (d, probs[p - s])
-    id2label = hf.model.config.id2label
+    id2label = hf.hf_model.config.id2label
     token_tags = ["O"] * len(doc)
     seen = set()
     for p, (start, _end) in enumerate(offsets):
@@ -326,3 +326,60 @@ def test_score_against_gold_ents(models):
     scores = nlp.evaluate([Example(nlp.make_doc(text), wrong)])
     assert scores["spans_hf_p"] == 0.0 and scores["spans_hf_r"] == 0.0
     assert "CHEMICAL" in scores["spans_hf_per_type"]
+
+
+# ------------------------------------------------- spaCy conventions (config, device, layout)
+V1_PIPELINE = Path(__file__).parent / "data" / "hf_pipeline_v1"
+V1_TEXT = "Aspirin caused fever and renal failure."
+V1_SPANS = [(0, 7, "CHEMICAL"), (15, 20, "DISEASE"), (25, 38, "DISEASE")]
+
+
+def test_bad_config_value_is_named_by_spacy(models):
+    """A typo in a Literal setting fails in spaCy's config validation, naming the field."""
+    from thinc.api import ConfigValidationError
+
+    for field, value in [("aggregation", "mean"), ("set_ents", "replace")]:
+        nlp = blank_biomedical()
+        with pytest.raises(ConfigValidationError) as info:
+            nlp.add_pipe("hf_token_classifier", config={"model_dir": str(models["keyword"]), field: value})
+        assert field in str(info.value) and repr(value).strip("'") in str(info.value)
+
+
+def test_device_follows_thinc_unless_overridden(models, monkeypatch):
+    """``spacy.require_gpu()`` works through Thinc's default device; ``device`` pins it."""
+    import thinc.api
+
+    monkeypatch.setattr(thinc.api, "get_torch_default_device", lambda: torch.device("meta"))
+    followed = make_nlp(models["keyword"], device=None).get_pipe("hf")
+    assert next(followed.hf_model.parameters()).device.type == "meta"
+    legacy = make_nlp(models["keyword"], device="auto").get_pipe("hf")  # configs saved before
+    assert next(legacy.hf_model.parameters()).device.type == "meta"
+    pinned = make_nlp(models["keyword"], device="cpu").get_pipe("hf")
+    assert next(pinned.hf_model.parameters()).device.type == "cpu"
+    with pytest.raises(ValueError, match="device must be"):
+        make_nlp(models["keyword"], device="gpu please")
+
+
+def test_pipeline_saved_by_first_release_loads(tmp_path):
+    """``tests/data/hf_pipeline_v1`` was saved by the component before this layout was
+    written with named fields (config ``device = "auto"``, torch module at ``.model``)."""
+    nlp = spacy.load(V1_PIPELINE)
+    assert spans_of(nlp(V1_TEXT)) == V1_SPANS
+    hf = nlp.get_pipe("hf")
+    assert hf.labels == ("CHEMICAL", "DISEASE")
+    # saved again and reloaded: same layout, same predictions
+    nlp.to_disk(tmp_path / "again")
+    assert sorted(p.name for p in (tmp_path / "again" / "hf").iterdir()) == ["cfg", "model"]
+    assert spans_of(spacy.load(tmp_path / "again")(V1_TEXT)) == V1_SPANS
+
+
+def test_exclude_model_field(tmp_path):
+    hf = spacy.load(V1_PIPELINE).get_pipe("hf")
+    hf.to_disk(tmp_path / "no_model", exclude=["model"])
+    assert [p.name for p in (tmp_path / "no_model").iterdir()] == ["cfg"]
+    assert (tmp_path / "no_model" / "cfg").read_text().count('"saved_model":false') == 1
+    # a deleted model directory of a component saved with one is named, not skipped
+    shutil.copytree(V1_PIPELINE, tmp_path / "broken")
+    shutil.rmtree(tmp_path / "broken" / "hf" / "model")
+    with pytest.raises(FileNotFoundError, match=r"saved model directory missing: .*broken/hf/model"):
+        spacy.load(tmp_path / "broken")

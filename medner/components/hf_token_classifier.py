@@ -32,13 +32,24 @@ inherited a covering piece's prediction (``inherited_tokens``), non-space
 tokens without any piece (``tokens_without_pieces``), spans removed by the
 threshold (``below_threshold``) and spans that began with an ``I-`` tag
 (``orphan_inside``), besides ``docs``, ``windows``, ``pieces`` and ``spans``.
+
+Where it runs: on Thinc's current device (``thinc.api.get_torch_default_device()``),
+so ``spacy.require_gpu()``, ``spacy ... --gpu-id 0`` and ``medner annotate
+--gpu-id 0`` move it to the GPU like every other spaCy component; the
+``device`` setting is only an explicit override (``"cpu"``, ``"cuda:1"``).
+
+Saved layout (``to_disk``; fields ``cfg`` and ``model``, so
+``exclude=["model"]`` works): ``<component>/cfg`` (settings plus
+``saved_model``) and ``<component>/model/`` (``save_pretrained`` output of the
+model and its tokenizer). Unchanged since the first release, so pipelines
+saved then keep loading (``tests/data/hf_pipeline_v1``).
 """
 import io
 import tarfile
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence
 
 import numpy as np
 import srsly
@@ -46,6 +57,7 @@ from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example
+from spacy import util
 from spacy.util import ensure_path, minibatch
 from spacy.vocab import Vocab
 
@@ -62,7 +74,10 @@ from ..hf.windows import (
 from . import score_spans_or_ents
 
 SET_ENTS = ("none", "overwrite", "fill")
-MODEL_SUBDIR = "model"
+SetEnts = Literal["none", "overwrite", "fill"]
+Aggregation = Literal["first", "average", "max"]
+# "auto" is what pipelines saved before the device followed Thinc carry in their config.cfg
+THINC_DEVICE = (None, "auto")
 # weights files ``from_pretrained`` reads, in its order of preference (sharded: the index)
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
@@ -78,7 +93,7 @@ DEFAULT_CONFIG: Dict[str, Any] = {
     "stride": 128,
     "aggregation": "first",
     "threshold": 0.0,
-    "device": "auto",
+    "device": None,
     "scorer": {"@scorers": "medner.spans_or_ents_scorer.v1"},
 }
 
@@ -95,13 +110,13 @@ def make_hf_token_classifier(
     model_dir: Optional[str],
     label_map: Dict[str, str],
     spans_key: str,
-    set_ents: str,
+    set_ents: SetEnts,
     batch_size: int,
     window: int,
     stride: int,
-    aggregation: str,
+    aggregation: Aggregation,
     threshold: float,
-    device: str,
+    device: Optional[str],
     scorer: Optional[Callable],
 ) -> "HFTokenClassifier":
     """Create an ``hf_token_classifier``.
@@ -130,8 +145,10 @@ def make_hf_token_classifier(
         ``"first"`` (default; the piece training labels), ``"average"``, ``"max"``.
     threshold (float): minimum span score (mean over its tokens of the
         token's top probability); lower-scoring spans are dropped and counted.
-    device (str): ``"auto"`` (default: CUDA if available, else CPU), ``"cpu"``,
-        ``"cuda"`` or ``"cuda:N"``.
+    device (Optional[str]): ``null`` (default): Thinc's current device, so
+        ``spacy.require_gpu()`` / ``--gpu-id`` decide; an explicit override
+        (``"cpu"``, ``"cuda"``, ``"cuda:N"``) pins the component there.
+        ``"auto"`` (the old default, in configs saved before) means ``null``.
     scorer (Optional[Callable]): scoring function, default
         ``medner.spans_or_ents_scorer.v1`` (span group vs gold ``doc.ents``,
         keys ``spans_<spans_key>_{p,r,f}``).
@@ -179,7 +196,7 @@ class HFTokenClassifier(Pipe):
         stride: int = 128,
         aggregation: str = "first",
         threshold: float = 0.0,
-        device: str = "auto",
+        device: Optional[str] = None,
         scorer: Optional[Callable] = score_spans_or_ents,
     ) -> None:
         if set_ents not in SET_ENTS:
@@ -190,9 +207,12 @@ class HFTokenClassifier(Pipe):
             raise ValueError("batch_size must be >= 1")
         if window < 3 or not 0 <= stride < window:
             raise ValueError(f"need window >= 3 and 0 <= stride < window, got {window}, {stride}")
+        if device not in THINC_DEVICE:
+            _torch_device(device)  # a bad override fails here, not at the first document
         self.vocab = vocab
         self.name = name
-        self.model = None  # the torch model, once loaded
+        # the torch module (``self.model`` is a Thinc Model in spaCy pipes; this is none)
+        self.hf_model = None
         self.tokenizer = None
         self.scorer = scorer
         self.stats: Counter = Counter()
@@ -220,7 +240,7 @@ class HFTokenClassifier(Pipe):
 
         Does not load the model (spaCy reads it for ``meta.json`` before ``from_disk``).
         """
-        if self.model is None:
+        if self.hf_model is None:
             return ()
         return tuple(self._entity_labels)
 
@@ -248,26 +268,27 @@ class HFTokenClassifier(Pipe):
         if model_dir is not None:
             self.cfg["model_dir"] = str(model_dir)
         if self.cfg["model_dir"] is None:
-            if self.model is None:
+            if self.hf_model is None:
                 raise ValueError(f"[{self.name}] no model_dir configured and no model loaded")
             return
         self.load_model(self.cfg["model_dir"])
 
     def _ensure_model(self) -> None:
-        if self.model is None:
+        if self.hf_model is None:
             if not self.cfg["model_dir"]:
                 raise ValueError(
                     f"[{self.name}] no model loaded: set model_dir, call initialize(), or load a saved pipeline"
                 )
             self.load_model(self.cfg["model_dir"])
 
-    def _resolve_device(self) -> str:
-        import torch
-
+    def _resolve_device(self):
+        """The configured override, else Thinc's current device (``spacy.require_gpu`` decides)."""
         device = self.cfg["device"]
-        if device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return device
+        if device in THINC_DEVICE:
+            from thinc.api import get_torch_default_device
+
+            return get_torch_default_device()
+        return _torch_device(device)
 
     def load_model(self, path) -> None:
         """Load model and fast tokenizer from a local ``save_pretrained`` directory.
@@ -315,7 +336,7 @@ class HFTokenClassifier(Pipe):
             raise ValueError(f"[{self.name}] a fast tokenizer is needed (offset mapping)")
         model.eval()
         self._device = self._resolve_device()
-        self.model = model.to(self._device)
+        self.hf_model = model.to(self._device)
         self.tokenizer = tokenizer
         self._layout = special_layout(tokenizer)
         self._setup_labels(model.config.id2label)
@@ -427,7 +448,7 @@ class HFTokenClassifier(Pipe):
                 for i, row in enumerate(rows):
                     input_ids[i, : len(row)] = row
                     mask[i, : len(row)] = 1
-                logits = self.model(
+                logits = self.hf_model(
                     input_ids=torch.from_numpy(input_ids).to(self._device),
                     attention_mask=torch.from_numpy(mask).to(self._device),
                 ).logits
@@ -512,41 +533,53 @@ class HFTokenClassifier(Pipe):
 
     # ----------------------------------------------------------- serialization
     def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
-        """Write ``cfg`` and, via ``save_pretrained``, the model and tokenizer to ``path/model``."""
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        if self.model is None and self.cfg["model_dir"]:
+        """Write the fields ``cfg`` and ``model`` (``save_pretrained`` of model and tokenizer)."""
+        if self.hf_model is None and self.cfg["model_dir"] and "model" not in exclude:
             self._ensure_model()
-        saved_model = self.model is not None and "model" not in exclude
+        saved_model = self.hf_model is not None and "model" not in exclude
         # "saved_model" lets from_disk tell a deleted model directory from a component saved without one
-        srsly.write_json(path / "cfg", dict(self.cfg, saved_model=saved_model))
-        if saved_model:
-            self.model.save_pretrained(path / MODEL_SUBDIR)
-            self.tokenizer.save_pretrained(path / MODEL_SUBDIR)
+        serializers = {
+            "cfg": lambda p: srsly.write_json(p, dict(self.cfg, saved_model=saved_model)),
+            "model": self._save_model,
+        }
+        util.to_disk(path, serializers, exclude)
+
+    def _save_model(self, path: Path) -> None:
+        if self.hf_model is not None:
+            self.hf_model.save_pretrained(path)
+            self.tokenizer.save_pretrained(path)
 
     def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "HFTokenClassifier":
         """Load the model saved by :meth:`to_disk` (``local_files_only``; no network).
 
         Runtime options (device, window, threshold, ...) come from the
-        pipeline's config, not from the saved ``cfg``.
+        pipeline's config, not from the saved ``cfg``; ``cfg`` only says
+        whether a model was saved, so a deleted ``model`` directory is named
+        instead of silently falling back to ``model_dir``.
         """
         path = ensure_path(path)
         if "model" in exclude:
             return self
         if not path.is_dir():
             raise FileNotFoundError(f"[{self.name}] component directory missing: {path}")
-        saved_model = False  # pipelines saved before the flag existed: a missing model dir is skipped
-        if (path / "cfg").is_file():
-            try:
-                saved_model = bool(srsly.read_json(path / "cfg").get("saved_model", False))
-            except ValueError as err:
-                raise OSError(f"[{self.name}] could not read {path / 'cfg'}: {err}") from err
-        if (path / MODEL_SUBDIR).is_dir():
-            self.load_model(path / MODEL_SUBDIR)
-        elif saved_model:
-            # without this, the component would silently fall back to model_dir (the original
-            # training directory) on first use, or fail only then
-            raise FileNotFoundError(f"[{self.name}] saved model directory missing: {path / MODEL_SUBDIR}")
+        saved = {"model": False}  # pipelines saved before the flag existed: a missing model dir is skipped
+
+        def read_cfg(cfg_path: Path) -> None:
+            if cfg_path.is_file():
+                try:
+                    saved["model"] = bool(srsly.read_json(cfg_path).get("saved_model", False))
+                except ValueError as err:
+                    raise OSError(f"[{self.name}] could not read {cfg_path}: {err}") from err
+
+        def read_model(model_path: Path) -> None:
+            if model_path.is_dir():
+                self.load_model(model_path)
+            elif saved["model"]:
+                # without this, the component would silently fall back to model_dir (the original
+                # training directory) on first use, or fail only then
+                raise FileNotFoundError(f"[{self.name}] saved model directory missing: {model_path}")
+
+        util.from_disk(path, {"cfg": read_cfg, "model": read_model}, exclude)  # dict order: cfg first
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
@@ -568,3 +601,13 @@ class HFTokenClassifier(Pipe):
                     tar.extractall(tmp)
             self.from_disk(tmp, exclude=exclude)
         return self
+
+
+def _torch_device(name: str):
+    """``torch.device(name)``, with a message that names the setting."""
+    import torch
+
+    try:
+        return torch.device(name)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be null (Thinc's device), 'cpu', 'cuda' or 'cuda:N', got {name!r}") from err
