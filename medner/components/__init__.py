@@ -8,6 +8,10 @@
 * ``medner_stash_entities`` (:mod:`medner.components.stash`): moves
   ``doc.ents`` into a span group so that a second ``ner`` predicts
   independently (ensembles of CNN and transformer ``ner``).
+* ``medner_abbreviations`` and ``medner_abbreviation_propagation``
+  (:mod:`medner.components.abbreviations`): abbreviation definitions as
+  ``doc._.abbreviations`` / ``span._.long_form`` and span groups, and NER
+  labels carried from a long form to its short forms.
 
 All are registered through entry points in ``pyproject.toml``, so
 ``nlp.add_pipe("hf_token_classifier")`` and ``spacy.load`` work without
