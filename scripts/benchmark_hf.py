@@ -60,8 +60,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from medner.benchmarking import count_words, current_rss_mb, gold_texts, loadavg, machine_info, peak_rss_mb  # noqa: E402
+from medner.hf.systems import SYSTEM_NAMES as SYSTEMS, make_system, mid_word_count  # noqa: E402
 
-SYSTEMS = ("raw", "hf_token_pipe", "medner", "combined")
 TARGET_RATIO = 1.10
 
 
@@ -83,103 +83,11 @@ def load_texts(gold: Path, n_docs: int, long_docs: int, long_chars: int) -> Dict
     return {"short": short, "long": long}
 
 
-def mid_word_count(text: str, spans) -> int:
-    """Spans (start, end) whose start or end lies inside a word."""
-    n = 0
-    for start, end in spans:
-        cut_start = 0 < start < len(text) and text[start - 1].isalnum() and text[start].isalnum()
-        cut_end = 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum()
-        n += bool(cut_start or cut_end)
-    return n
-
-
 # --------------------------------------------------------------------------- worker
-class _System:
-    """Load one system; ``run(texts)`` returns one list of (start, end, label) per text."""
-
-    def __init__(self, name: str, spec: Dict[str, Any]):
-        self.name = name
-        self.spec = spec
-        self.info: Dict[str, Any] = {}
-        model_dir, stride, batch_size = spec["model_dir"], spec["stride"], spec["batch_size"]
-        if name == "raw":
-            from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
-
-            tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-            model = AutoModelForTokenClassification.from_pretrained(model_dir, local_files_only=True)
-            self.model, self.tokenizer = model, tokenizer
-            kwargs = {"stride": stride} if stride is not None and stride >= 0 else {}
-            self.pipeline = pipeline(
-                "token-classification",
-                model=model,
-                tokenizer=tokenizer,
-                aggregation_strategy="simple",
-                device=-1,
-                batch_size=batch_size,
-                **kwargs,
-            )
-            self.info.update({"stride": kwargs.get("stride"), "batch_size": batch_size,
-                              "model_max_length": tokenizer.model_max_length})
-        elif name == "hf_token_pipe":
-            import spacy_huggingface_pipelines  # noqa: F401
-
-            from medner.tokenizer import blank_biomedical
-
-            self.nlp = blank_biomedical()
-            self.nlp.add_pipe(
-                "hf_token_pipe",
-                config={
-                    "model": model_dir,
-                    "aggregation_strategy": "simple",
-                    "stride": stride,
-                    "kwargs": {"batch_size": batch_size},
-                },
-            )
-            self.info.update({"stride": stride, "batch_size": batch_size, "alignment_mode": "strict"})
-        elif name == "medner":
-            from medner.tokenizer import blank_biomedical
-
-            self.nlp = blank_biomedical()
-            pipe = self.nlp.add_pipe(
-                "hf_token_classifier",
-                config={"model_dir": model_dir, "device": "cpu", "stride": stride, "batch_size": batch_size},
-            )
-            pipe.initialize()
-            self.info.update({"stride": pipe.effective_stride, "window": pipe.effective_window,
-                              "batch_size": batch_size})
-        elif name == "combined":
-            import spacy
-
-            self.nlp = spacy.load(spec["combined"])
-            self.info["pipe_names"] = list(self.nlp.pipe_names)
-            for pname, pipe in self.nlp.pipeline:
-                if pipe.__class__.__name__ == "HFTokenClassifier":
-                    self.info["hf"] = {"name": pname, "model_dir": pipe.cfg.get("model_dir"),
-                                       "batch_size": pipe.cfg["batch_size"], "stride": pipe.cfg["stride"],
-                                       "window": pipe.cfg["window"], "device": pipe.cfg["device"]}
-        else:
-            raise ValueError(f"unknown system {name!r}")
-
-    def run(self, texts: List[str]) -> List[List[tuple]]:
-        import warnings
-
-        if self.name == "raw":
-            outputs = self.pipeline(list(texts))
-            if texts and isinstance(outputs, list) and outputs and isinstance(outputs[0], dict):
-                outputs = [outputs]  # a single text returns a flat list
-            return [[(e["start"], e["end"], e["entity_group"]) for e in out] for out in outputs]
-        if self.name == "hf_token_pipe":
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                docs = list(self.nlp.pipe(texts))
-            skipped = sum(1 for w in caught if "Skipping annotation" in str(w.message))
-            self.info["skipped_annotations"] = self.info.get("skipped_annotations", 0) + skipped
-            return [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]
-        if self.name == "medner":
-            docs = list(self.nlp.pipe(texts))
-            return [[(s.start_char, s.end_char, s.label_) for s in doc.spans["hf"]] for doc in docs]
-        docs = list(self.nlp.pipe(texts))  # combined
-        return [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]
+def load_system(name: str, spec: Dict[str, Any]):
+    """One of :mod:`medner.hf.systems`, with this run's stride and batch size (``combined``: the saved ones)."""
+    return make_system(name, spec["model_dir"], combined=spec["combined"], stride=spec["stride"],
+                       batch_size=spec["batch_size"])
 
 
 def worker(spec_path: Path) -> None:
@@ -197,13 +105,12 @@ def worker(spec_path: Path) -> None:
 
         profiler = cProfile.Profile()
     t0 = time.perf_counter()
-    system = _System(name, spec)
+    system = load_system(name, spec)
     result["load_seconds"] = time.perf_counter() - t0
     result["rss_after_load_mb"] = current_rss_mb()
     t0 = time.perf_counter()
-    system.run(texts["short"][: spec["warmup"]] or texts["long"][:1])
+    system.predict(texts["short"][: spec["warmup"]] or texts["long"][:1])
     result["warmup_seconds"] = time.perf_counter() - t0
-    system.info.pop("skipped_annotations", None)
     for subset in ("short", "long"):
         subset_texts = texts[subset]
         if not subset_texts:
@@ -212,18 +119,18 @@ def worker(spec_path: Path) -> None:
         if profiler is not None:
             profiler.enable()
         t0 = time.perf_counter()
-        predictions = system.run(subset_texts)
+        predictions = system.predict(subset_texts)
         seconds = time.perf_counter() - t0
         if profiler is not None:
             profiler.disable()
-        skipped = system.info.pop("skipped_annotations", None)
+        skipped = sum(system.skipped) if name == "hf_token_pipe" else None
         result[subset] = {
             "docs": len(subset_texts),
             "seconds": seconds,
             "entities": sum(len(p) for p in predictions),
-            "mid_word_entities": sum(mid_word_count(t, [(s, e) for s, e, _ in p]) for t, p in zip(subset_texts, predictions)),
+            "mid_word_entities": sum(mid_word_count(t, p) for t, p in zip(subset_texts, predictions)),
             "min_last_entity_end_fraction": min(
-                (max((e for _, e, _ in p), default=0) / max(len(t), 1) for t, p in zip(subset_texts, predictions)),
+                (max((e["end"] for e in p), default=0) / max(len(t), 1) for t, p in zip(subset_texts, predictions)),
                 default=None,
             ),
         }
@@ -239,13 +146,13 @@ def worker(spec_path: Path) -> None:
     Path(spec["result_path"]).write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
 
 
-def _no_stride_probe(system: "_System", text: str) -> Dict[str, Any]:
+def _no_stride_probe(system, text: str) -> Dict[str, Any]:
     """What the raw pipeline does with a long text when no ``stride`` is given."""
     import warnings
 
     from transformers import pipeline
 
-    probe = pipeline("token-classification", model=system.model, tokenizer=system.tokenizer,
+    probe = pipeline("token-classification", model=system.hf_model, tokenizer=system.tokenizer,
                      aggregation_strategy="simple", device=-1)
     tok = system.tokenizer
     enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
@@ -294,7 +201,7 @@ PHASES = {
 }
 
 
-def summarize_profile(profiler, system: "_System") -> Dict[str, Any]:
+def summarize_profile(profiler, system) -> Dict[str, Any]:
     """Cumulative seconds per phase plus the top functions by cumulative and by own time."""
     import pstats
 

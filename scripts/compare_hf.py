@@ -31,7 +31,6 @@ import os
 import platform
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -41,9 +40,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import typer  # noqa: E402
 
+from medner.hf.systems import SYSTEM_NAMES as SYSTEMS, make_system, mid_word, read_paragraphs  # noqa: E402
+
 app = typer.Typer(add_completion=False)
 
-SYSTEMS = ("raw", "hf_token_pipe", "medner", "combined")
 TITLES = {
     "raw": '(a) raw `transformers.pipeline("ner", aggregation_strategy="simple")`',
     "hf_token_pipe": '(b) spacy-huggingface-pipelines `hf_token_pipe` (aggregation_strategy="simple")',
@@ -53,27 +53,6 @@ TITLES = {
 
 
 # --------------------------------------------------------------------------- helpers
-def read_paragraphs(path: Path) -> List[str]:
-    """Blocks of non-empty lines separated by blank lines; each block joined with spaces."""
-    paragraphs, current = [], []
-    for line in Path(path).read_text(encoding="utf8").splitlines():
-        if line.strip():
-            current.append(line.strip())
-        elif current:
-            paragraphs.append(" ".join(current))
-            current = []
-    if current:
-        paragraphs.append(" ".join(current))
-    return paragraphs
-
-
-def mid_word(text: str, start: int, end: int) -> Dict[str, bool]:
-    """Whether ``start`` / ``end`` cut through a word (alphanumeric characters on both sides)."""
-    cut_start = 0 < start < len(text) and text[start - 1].isalnum() and text[start].isalnum()
-    cut_end = 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum()
-    return {"start_mid_word": bool(cut_start), "end_mid_word": bool(cut_end)}
-
-
 def word_bounds(text: str, start: int, end: int) -> tuple:
     """The alphanumeric word(s) around ``[start, end)``: extend both ends while inside a word."""
     while start > 0 and text[start - 1].isalnum() and start < len(text) and text[start].isalnum():
@@ -112,123 +91,6 @@ def _key(ent: Dict[str, Any]) -> tuple:
     return (ent["start"], ent["end"], ent["label"])
 
 
-# --------------------------------------------------------------------------- systems
-def run_raw(model_dir: str, texts: List[str]) -> List[List[Dict[str, Any]]]:
-    from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
-
-    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-    model = AutoModelForTokenClassification.from_pretrained(model_dir, local_files_only=True)
-    ner = pipeline("ner", model=model, tokenizer=tokenizer, aggregation_strategy="simple", device=-1)
-    out = []
-    for text in texts:
-        out.append(
-            [
-                {
-                    "label": e["entity_group"],
-                    "score": float(e["score"]),
-                    "word": e["word"],
-                    "start": int(e["start"]),
-                    "end": int(e["end"]),
-                }
-                for e in ner(text)
-            ]
-        )
-    return out
-
-
-def run_hf_token_pipe(model_dir: str, texts: List[str]) -> Dict[str, Any]:
-    import spacy_huggingface_pipelines  # noqa: F401  (registers hf_token_pipe)
-
-    from medner.tokenizer import blank_biomedical
-
-    nlp = blank_biomedical()
-    nlp.add_pipe(
-        "hf_token_pipe",
-        config={"model": model_dir, "aggregation_strategy": "simple", "alignment_mode": "strict"},
-    )
-    per_text, skipped = [], []
-    for text in texts:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            doc = nlp(text)
-        messages = [str(w.message) for w in caught if "Skipping annotation" in str(w.message)]
-        skipped.append(len(messages))
-        per_text.append(
-            [
-                {"label": e.label_, "start": e.start_char, "end": e.end_char, "tokens": [e.start, e.end]}
-                for e in doc.ents
-            ]
-        )
-    return {"entities": per_text, "skipped_warnings": skipped}
-
-
-def run_medner(model_dir: str, texts: List[str]) -> List[Dict[str, Any]]:
-    from medner.tokenizer import blank_biomedical
-
-    nlp = blank_biomedical()
-    pipe = nlp.add_pipe("hf_token_classifier", config={"model_dir": model_dir, "device": "cpu"})
-    pipe.initialize()
-    out = []
-    for doc in nlp.pipe(texts):
-        group = doc.spans[pipe.spans_key]
-        scores = group.attrs.get("scores", [None] * len(group))
-        out.append(
-            {
-                "entities": [
-                    {
-                        "label": s.label_,
-                        "score": None if sc is None else float(sc),
-                        "start": s.start_char,
-                        "end": s.end_char,
-                        "span_text": s.text,
-                        "tokens": [s.start, s.end],
-                    }
-                    for s, sc in zip(group, scores)
-                ],
-                "stats": dict(doc.user_data.get(f"medner.{pipe.name}.stats", {})),
-            }
-        )
-    return out
-
-
-def run_combined(pipeline_dir: str, texts: List[str]) -> Dict[str, Any]:
-    import spacy
-
-    nlp = spacy.load(pipeline_dir)
-    info: Dict[str, Any] = {"pipe_names": list(nlp.pipe_names)}
-    for name, pipe in nlp.pipeline:
-        if pipe.__class__.__name__ == "HFTokenClassifier":
-            info["hf_model_dir"] = pipe.cfg.get("model_dir")
-    out = []
-    for doc in nlp.pipe(texts):
-        merged = doc.spans["medner"] if "medner" in doc.spans else None
-        provenance = {}
-        if merged is not None:
-            sources = merged.attrs.get("sources", [None] * len(merged))
-            agreement = merged.attrs.get("agreement", [None] * len(merged))
-            scores = merged.attrs.get("scores", [None] * len(merged))
-            for s, src, agr, sc in zip(merged, sources, agreement, scores):
-                provenance[(s.start, s.end, s.label_)] = (src, agr, sc)
-        ents = []
-        for e in doc.ents:
-            src, agr, sc = provenance.get((e.start, e.end, e.label_), (None, None, None))
-            ents.append(
-                {
-                    "label": e.label_,
-                    "start": e.start_char,
-                    "end": e.end_char,
-                    "span_text": e.text,
-                    "source": src,
-                    "agreement": agr,
-                    "score": None if sc is None else float(sc),
-                    "tokens": [e.start, e.end],
-                }
-            )
-        out.append(ents)
-    info["entities"] = out
-    return info
-
-
 # --------------------------------------------------------------------------- report
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
@@ -242,25 +104,17 @@ def _fmt_score(value: Optional[float]) -> str:
 def compare(model_dir: str, texts: List[str], combined: Optional[str] = None) -> Dict[str, Any]:
     """Run all systems on ``texts``; return the JSON-ready result (see module doc)."""
     result: Dict[str, Any] = {"model_dir": str(model_dir), "combined": combined, "texts": texts, "systems": {}}
-    t0 = time.perf_counter()
-    raw = run_raw(model_dir, texts)
-    result["systems"]["raw"] = {"seconds": time.perf_counter() - t0, "docs": []}
-    t0 = time.perf_counter()
-    htp = run_hf_token_pipe(model_dir, texts)
-    result["systems"]["hf_token_pipe"] = {"seconds": time.perf_counter() - t0, "docs": []}
-    t0 = time.perf_counter()
-    med = run_medner(model_dir, texts)
-    result["systems"]["medner"] = {"seconds": time.perf_counter() - t0, "docs": []}
-    comb = None
-    if combined:
+    predictions, loaded = {}, {}
+    for name in SYSTEMS if combined else SYSTEMS[:-1]:
         t0 = time.perf_counter()
-        comb = run_combined(combined, texts)
-        result["systems"]["combined"] = {
-            "seconds": time.perf_counter() - t0,
-            "pipe_names": comb["pipe_names"],
-            "hf_model_dir": comb.get("hf_model_dir"),
-            "docs": [],
-        }
+        loaded[name] = make_system(name, model_dir, combined=combined, per_text=True)
+        predictions[name] = loaded[name].predict(texts)
+        result["systems"][name] = {"seconds": time.perf_counter() - t0, "docs": []}
+    raw, htp, med = predictions["raw"], predictions["hf_token_pipe"], predictions["medner"]
+    comb = predictions.get("combined")
+    if combined:
+        info = loaded["combined"].info
+        result["systems"]["combined"].update(pipe_names=info["pipe_names"], hf_model_dir=info.get("hf", {}).get("model_dir"))
 
     totals = {name: {"entities": 0, "fragments": 0, "split_words": 0, "hash_pieces": 0} for name in result["systems"]}
     totals["hf_token_pipe"].update({"dropped_vs_raw": 0, "skipped_warnings": 0})
@@ -272,24 +126,24 @@ def compare(model_dir: str, texts: List[str], combined: Optional[str] = None) ->
         counts = annotate_entities(text, raw_ents)
         result["systems"]["raw"]["docs"].append({"entities": raw_ents, "counts": counts})
 
-        htp_ents = htp["entities"][i]
+        htp_ents = htp[i]
         counts_b = annotate_entities(text, htp_ents)
         kept = {_key(e) for e in htp_ents}
         dropped = [e for e in raw_ents if _key(e) not in kept]
         counts_b["dropped_vs_raw"] = len(dropped)
-        counts_b["skipped_warnings"] = htp["skipped_warnings"][i]
+        counts_b["skipped_warnings"] = loaded["hf_token_pipe"].skipped[i]
         result["systems"]["hf_token_pipe"]["docs"].append(
             {"entities": htp_ents, "dropped_vs_raw": dropped, "counts": counts_b}
         )
 
-        med_ents = med[i]["entities"]
+        med_ents = med[i]
         counts_c = annotate_entities(text, med_ents)
         counts_c["offset_mismatches"] = sum(1 for e in med_ents if e["text_at_offsets"] != e["span_text"])
-        result["systems"]["medner"]["docs"].append({"entities": med_ents, "counts": counts_c, "stats": med[i]["stats"]})
+        result["systems"]["medner"]["docs"].append({"entities": med_ents, "counts": counts_c, "stats": loaded["medner"].stats[i]})
 
         per_doc = {"raw": counts, "hf_token_pipe": counts_b, "medner": counts_c}
         if comb is not None:
-            comb_ents = comb["entities"][i]
+            comb_ents = comb[i]
             counts_d = annotate_entities(text, comb_ents)
             counts_d["offset_mismatches"] = sum(1 for e in comb_ents if e["text_at_offsets"] != e["span_text"])
             result["systems"]["combined"]["docs"].append({"entities": comb_ents, "counts": counts_d})

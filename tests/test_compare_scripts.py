@@ -59,12 +59,18 @@ def tiny(tmp_path_factory):
     return {"root": root, "model": model, "combined": root / "combined", "texts": texts}
 
 
-def test_read_paragraphs(tiny):
-    compare_hf = _load_script("compare_hf")
-    paragraphs = compare_hf.read_paragraphs(tiny["texts"])
-    assert paragraphs == [p.replace("\n", " ") for p in PARAGRAPHS]
-    shipped = compare_hf.read_paragraphs(ROOT / "assets" / "examples" / "clinical_sentences.txt")
-    assert len(shipped) == 2
+def test_read_paragraphs(tmp_path):
+    """A paragraph is a block of lines between blank lines; whitespace-only lines and CRLF
+    count as blank / line ends, lines are stripped and joined with one space."""
+    from medner.hf.systems import read_paragraphs
+
+    path = tmp_path / "texts.txt"
+    path.write_bytes(
+        b"  First line \r\nsecond line\r\n\r\n \t \n\n\nOne-line paragraph\n   \nLast, no final newline"
+    )
+    assert read_paragraphs(path) == ["First line second line", "One-line paragraph", "Last, no final newline"]
+    (tmp_path / "blank.txt").write_text("\n \n\t\n", encoding="utf8")
+    assert read_paragraphs(tmp_path / "blank.txt") == []
 
 
 def test_compare_hf_cli(tiny):
