@@ -94,3 +94,4 @@ def load(model: Optional[Union[str, Path]] = None, **kwargs):
     import spacy
 
     return spacy.load(resolve(model), **kwargs)
+

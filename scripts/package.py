@@ -18,6 +18,7 @@ from wasabi import msg
 import medner
 from medner.benchmarking import directory_size_mb
 from medner.corpus.datasets import DATASETS
+from medner.packaging import SPACY_RANGE, medner_requirement, output_labels
 
 def main(
     model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
@@ -34,7 +35,7 @@ def main(
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(wheels), str(Path(medner.__file__).parent.parent)], check=True)
     nlp = spacy.load(model_dir)
-    labels = sorted({label for pipe in nlp.pipe_names for label in getattr(nlp.get_pipe(pipe), "labels", ()) or ()})
+    labels = output_labels(nlp)
     meta = {
         "name": name,
         "version": version,
@@ -60,19 +61,6 @@ def main(
     wheel = next((output_dir / f"{pkg}-{version}" / "dist").glob("*.whl"))
     record_package(record, pkg, model_dir, wheel, version)
     msg.good(f"Built {wheel} (and the medner wheel in {wheels})")
-
-
-SPACY_RANGE = ">=3.8.0,<3.9.0"
-# Components that need PyTorch and transformers: their pipelines require medner[transformers].
-TRANSFORMER_FACTORIES = {"transformer", "hf_token_classifier"}
-
-
-def medner_requirement(nlp, version: str) -> str:
-    """``medner`` for CNN pipelines, ``medner[transformers]`` when a component needs torch."""
-    major, minor = (int(x) for x in version.split(".")[:2])
-    factories = {nlp.get_pipe_meta(name).factory for name in nlp.component_names}
-    extra = "[transformers]" if factories & TRANSFORMER_FACTORIES else ""
-    return f"medner{extra}>={version},<{major}.{minor + 1}.0"
 
 
 def record_package(record: Path, package: str, model_dir: Path, wheel: Path, version: str) -> None:

@@ -65,3 +65,28 @@ def test_cli_print_shows_entities(tmp_path):
     assert result.exit_code == 0, result.output
     assert "a.txt: 1 entities" in result.output
     assert "aspirin" in result.output and "Chemical" in result.output
+
+
+def test_output_labels_follow_stash_and_merge():
+    """The clinical pipeline's labels: MACCROBAT's, plus BC5CDR's CHEMICAL renamed, not BC5CDR's DISEASE."""
+    from medner.packaging import output_labels
+
+    nlp = ruler_nlp({"MEDICATION": ["aspirin"], "SIGN_SYMPTOM": ["fever"]})
+    nlp.add_pipe("medner_stash_entities", name="stash_a", config={"spans_key": "a"})
+    second = nlp.add_pipe("entity_ruler", name="ruler_b")
+    second.add_patterns([{"label": "CHEMICAL", "pattern": "warfarin"}, {"label": "DISEASE", "pattern": "stroke"}])
+    nlp.add_pipe("medner_stash_entities", name="stash_b",
+                 config={"spans_key": "b", "labels": ["CHEMICAL"], "label_map": {"CHEMICAL": "MEDICATION_X"}})
+    assert output_labels(nlp) == []  # everything stashed, nothing merged back yet
+    nlp.add_pipe("medner_merge_entities", config={"sources": ["a", "b"]})
+    assert output_labels(nlp) == ["MEDICATION", "MEDICATION_X", "SIGN_SYMPTOM"]
+
+
+def test_pipeline_wheels_require_the_extra_their_components_need():
+    """A CNN pipeline needs plain medner; one with a transformer component needs medner[transformers]."""
+    from medner.packaging import medner_requirement
+
+    nlp = ruler_nlp({"Chemical": ["aspirin"]})
+    assert medner_requirement(nlp, "0.2.0") == "medner>=0.2.0,<0.3.0"
+    nlp.add_pipe("hf_token_classifier")
+    assert medner_requirement(nlp, "0.2.0") == "medner[transformers]>=0.2.0,<0.3.0"

@@ -1,0 +1,120 @@
+"""The shipped pipelines: checksums, size budget, install without torch, and their test scores.
+
+A change to the tokenizer, a component or a reader that breaks a shipped model
+fails here: each installed release pipeline is re-evaluated on its official
+test set, converted afresh from assets/, and must reproduce its manifest's F1.
+"""
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+import spacy
+import srsly
+
+from medner.corpus.align import convert_documents
+from medner.corpus.datasets import DATASETS
+from medner.evaluation import evaluate_pipeline
+from medner.packaging import sha256, wheel_requirements
+from medner.pipelines import SHIPPED, resolve
+from medner.tokenizer import blank_biomedical
+
+ROOT = Path(__file__).resolve().parents[1]
+RELEASE_CONFIG = srsly.read_yaml(ROOT / "configs" / "release.yml")
+RELEASE = ROOT / "releases" / RELEASE_CONFIG["version"]
+MANIFESTS = sorted(RELEASE.glob("en_medner_*.json"))
+F1_TOLERANCE = 0.05
+
+
+def test_release_exists_for_the_configured_version():
+    assert RELEASE.is_dir(), f"no release folder {RELEASE}: run `spacy project run release`"
+    assert {json.loads(m.read_text())["package"] for m in MANIFESTS} == {p.package for p in SHIPPED.values()}
+
+
+def test_sha256sums_cover_every_wheel():
+    listed = {}
+    for line in (RELEASE / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        listed[name] = digest
+    wheels = sorted(p.name for p in RELEASE.glob("*.whl"))
+    assert sorted(listed) == wheels and wheels
+    for name, digest in listed.items():
+        assert sha256(RELEASE / name) == digest, f"{name} does not match SHA256SUMS"
+    for manifest_path in MANIFESTS:
+        manifest = json.loads(manifest_path.read_text())
+        assert listed[manifest["wheel"]["file"]] == manifest["wheel"]["sha256"]
+
+
+def test_release_fits_its_budget():
+    total = sum(p.stat().st_size for p in RELEASE.glob("*.whl")) / 2**20
+    assert total <= RELEASE_CONFIG["budget_mb"], f"{total:.1f} MB of wheels > {RELEASE_CONFIG['budget_mb']} MB"
+
+
+def test_cnn_wheels_need_neither_torch_nor_an_exact_spacy():
+    for manifest_path in MANIFESTS:
+        requires = json.loads(manifest_path.read_text())["wheel"]["requires"]
+        assert any(r.startswith("spacy") and ">=3.8.0" in r and "<3.9.0" in r for r in requires), requires
+        assert any(r.replace(" ", "").startswith("medner") and "[" not in r for r in requires), requires
+        assert not any(r.startswith(("torch", "transformers", "spacy-transformers")) for r in requires), requires
+
+
+def test_medner_wheel_keeps_the_transformer_stack_in_an_extra():
+    (wheel,) = RELEASE.glob("medner-*.whl")
+    requires = wheel_requirements(wheel)
+    core = [r for r in requires if "extra ==" not in r]
+    assert not any(r.startswith(("torch", "transformers", "spacy-transformers", "weasel")) for r in core), core
+    assert any(r.startswith("torch") and 'extra == "transformers"' in r for r in requires), requires
+
+
+@pytest.fixture(scope="module")
+def test_sets():
+    """Official test sets converted afresh from assets/ with today's readers and tokenizer."""
+    nlp = blank_biomedical()
+    sets = {}
+    for name in {json.loads(m.read_text())["test"]["dataset"] for m in MANIFESTS}:
+        spec = DATASETS[name]
+        docs, _ = convert_documents(nlp, spec.read_split(ROOT / "assets" / name, "test"), label_map=spec.label_map)
+        sets[name] = docs
+    return sets
+
+
+@pytest.mark.parametrize("manifest_path", MANIFESTS, ids=[m.stem for m in MANIFESTS])
+def test_shipped_pipeline_reproduces_its_test_score(manifest_path, test_sets):
+    manifest = json.loads(manifest_path.read_text())
+    package = resolve(manifest["short_name"])  # installed by scripts/install.sh from the release
+    assert package == manifest["package"]
+    nlp = spacy.load(package)
+    assert nlp.meta["version"] == manifest["version"]
+    gold = test_sets[manifest["test"]["dataset"]]
+    assert len(gold) == manifest["test"]["docs"]
+    scores = evaluate_pipeline(nlp, gold)
+    assert abs(scores["f1"] - manifest["test"]["f1"]) <= F1_TOLERANCE, (
+        f"{package}: F1 {scores['f1']} on {manifest['test']['dataset']} test, manifest says {manifest['test']['f1']}"
+    )
+
+
+def test_release_installs_by_name_in_a_clean_venv_without_torch(tmp_path):
+    """A user's venv with the project's spaCy gets a CNN pipeline offline; spaCy stays, torch stays out."""
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = str(env_dir / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), f"spacy=={spacy.__version__}"], check=True)
+    package = SHIPPED["bc5cdr"].package
+    subprocess.run([*pip, "--no-index", "--find-links", str(RELEASE), package], check=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    probe = (
+        "import importlib.util, json, spacy, sys; nlp = spacy.load(sys.argv[1]);"
+        "doc = nlp('Cisplatin-induced nephrotoxicity was reversed.');"
+        "print(json.dumps({'spacy': spacy.__version__, 'torch': importlib.util.find_spec('torch') is not None,"
+        "'transformers': importlib.util.find_spec('transformers') is not None,"
+        "'ents': [[e.start_char, e.end_char, e.label_] for e in doc.ents]}))"
+    )
+    result = json.loads(subprocess.run([python, "-c", probe, package], cwd=tmp_path, env=env,
+                                       capture_output=True, text=True, check=True).stdout)
+    assert result["spacy"] == spacy.__version__
+    assert not result["torch"] and not result["transformers"]
+    assert [0, 9, "CHEMICAL"] in result["ents"], result["ents"]
