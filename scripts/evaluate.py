@@ -1,6 +1,8 @@
-"""Evaluate a pipeline on a gold .spacy file: exact-match P/R/F1 overall and per label, WPS."""
-import platform
-from datetime import datetime, timezone
+"""Evaluate one pipeline on one gold .spacy file: exact-match P/R/F1 overall and per label, WPS.
+
+For ad-hoc checks; the project's evaluations are the matrix in configs/evaluation.yml
+(scripts/evaluate_matrix.py), which writes the same record.
+"""
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +12,7 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.evaluation import evaluate_pipeline
+from medner.evaluation_matrix import evaluation_record, predicted_labels, shared_labels
 
 
 def main(
@@ -20,41 +22,27 @@ def main(
     spans_key: Optional[str] = typer.Option(None, "--spans-key", help="Score doc.spans[KEY] instead of doc.ents"),
     batch_size: int = typer.Option(64, "--batch-size"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="-1: CPU"),
-    shared_labels: bool = typer.Option(False, "--shared-labels", help="Score only the labels the pipeline and the gold set share (cross-corpus)"),
+    shared_labels_only: bool = typer.Option(False, "--shared-labels", help="Score only the labels the pipeline and the gold set share (cross-corpus)"),
 ):
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(model)
     gold = list(DocBin().from_disk(gold_path).get_docs(nlp.vocab))
     labels = None
-    if shared_labels:
-        predicts = {label for name in nlp.pipe_names for label in getattr(nlp.get_pipe(name), "labels", ()) or ()}
-        labels = sorted(predicts & {ent.label_ for doc in gold for ent in doc.ents})
+    if shared_labels_only:
+        labels = shared_labels(nlp, gold)
         if not labels:
-            msg.fail(f"{model} predicts {sorted(predicts)}, none of them in {gold_path}", exits=1)
+            msg.fail(f"{model} predicts {predicted_labels(nlp)}, none of them in {gold_path}", exits=1)
         msg.info(f"Scoring the shared labels only: {labels}")
-    result = evaluate_pipeline(nlp, gold, spans_key=spans_key, batch_size=batch_size, labels=labels)
     pipeline_name, dataset = (output.stem.split("__", 1) + [""])[:2]
-    record = {
-        "pipeline": pipeline_name,
-        "dataset": dataset,
-        "model": str(model),
-        "model_name": f"{nlp.meta.get('lang')}_{nlp.meta.get('name')}",
-        "model_version": nlp.meta.get("version"),
-        "pipe_names": nlp.pipe_names,
-        "scored": (spans_key or "ents") + (f" ({', '.join(labels)} only)" if labels else ""),
-        "labels_scored": labels,
-        "gold": str(gold_path),
-        **result,
-        "machine": f"{platform.machine()}, {result['cpu_count']} CPUs" + (f", GPU {gpu_id}" if gpu_id >= 0 else ""),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-    }
+    record = evaluation_record(nlp, gold, pipeline=pipeline_name, dataset=dataset, model=model, gold_path=str(gold_path),
+                               spans_key=spans_key, labels=labels, batch_size=batch_size, gpu_id=gpu_id)
     output.parent.mkdir(parents=True, exist_ok=True)
     srsly.write_json(output, record)
-    rows = [("ALL", result["precision"], result["recall"], result["f1"])]
-    rows += [(label, s["p"], s["r"], s["f"]) for label, s in result["per_label"].items()]
+    rows = [("ALL", record["precision"], record["recall"], record["f1"])]
+    rows += [(label, s["p"], s["r"], s["f"]) for label, s in record["per_label"].items()]
     msg.table(rows, header=("label", "P", "R", "F1"), divider=True)
-    msg.good(f"{pipeline_name} on {dataset}: F1 {result['f1']} at {result['words_per_second']} words/s -> {output}")
+    msg.good(f"{pipeline_name} on {dataset}: F1 {record['f1']} at {record['words_per_second']} words/s -> {output}")
 
 
 if __name__ == "__main__":
