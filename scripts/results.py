@@ -17,6 +17,7 @@ from wasabi import msg
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 ABLATION_START, ABLATION_END = "<!-- ablation:start -->", "<!-- ablation:end -->"
 BENCHMARK_START, BENCHMARK_END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+SHIPPED_START, SHIPPED_END = "<!-- shipped:start -->", "<!-- shipped:end -->"
 HEADLINE_LABELS = ["CHEMICAL", "MEDICATION", "DISEASE", "TREATMENT", "PATHOGEN"]
 MAX_LABEL_COLUMNS = 6
 DATASET_TITLES = {
@@ -99,6 +100,21 @@ def render_benchmark(benchmark: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_shipped(manifests: List[dict]) -> str:
+    """Which shipped pipeline for which text: the release manifests' scores (installed wheels, official test sets)."""
+    lines = ["| `--model` | package | for | test set | P | R | F1 | headline labels (F1) | words/s | wheel |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for m in manifests:
+        test = m["test"]
+        headline = ", ".join(f"{label} {test['per_label'][label]['f']:.1f}" for label in HEADLINE_LABELS
+                             if label in test["per_label"])
+        lines.append(f"| `{m['short_name']}` | `{m['package']}` | {m['description'].split(':')[0]} | "
+                     f"{DATASET_TITLES.get(test['dataset'], test['dataset'])} | {test['precision']:.2f} | "
+                     f"{test['recall']:.2f} | **{test['f1']:.2f}** | {headline} | {test['words_per_second']:,} | "
+                     f"{m['wheel']['mb']:.1f} MB |")
+    return "\n".join(lines) + "\n"
+
+
 def replace_between(text: str, start: str, end: str, content: str, where: Path) -> str:
     if start not in text or end not in text:
         msg.fail(f"{where} has no {start} ... {end} markers", exits=1)
@@ -111,6 +127,8 @@ def main(
     metrics_dir: Path = typer.Argument(Path("metrics")),
     readme: Path = typer.Argument(Path("README.md")),
     published_path: Path = typer.Option(Path("configs/published_scores.json"), "--published"),
+    release: Path = typer.Option(None, "--release", help="releases/<version>: render its manifests into --shipped"),
+    shipped: Path = typer.Option(None, "--shipped", help="File with <!-- shipped:start/end --> markers (the README)"),
 ):
     metrics = []
     for path in sorted(metrics_dir.glob("*__*.json")):
@@ -134,6 +152,16 @@ def main(
         text = replace_between(text, BENCHMARK_START, BENCHMARK_END, render_benchmark(srsly.read_json(benchmark_path)), readme)
     readme.write_text(text, encoding="utf8")
     msg.good(f"Wrote {len(metrics)} results and {len(ablations)} ablations into {readme}")
+    if release is not None and shipped is not None:
+        manifests = [srsly.read_json(path) for path in sorted(release.glob("en_medner_*.json"))]
+        if not manifests:
+            msg.fail(f"{release} has no pipeline manifests: run `spacy project run release`", exits=1)
+        order = {"clinical": 0, "bc5cdr": 1, "ncbi": 2}
+        manifests.sort(key=lambda m: order.get(m["short_name"], 9))
+        page = shipped.read_text(encoding="utf8")
+        shipped.write_text(replace_between(page, SHIPPED_START, SHIPPED_END, render_shipped(manifests), shipped),
+                           encoding="utf8")
+        msg.good(f"Wrote the {len(manifests)} shipped pipelines of {release} into {shipped}")
 
 
 if __name__ == "__main__":

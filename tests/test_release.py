@@ -118,3 +118,33 @@ def test_release_installs_by_name_in_a_clean_venv_without_torch(tmp_path):
     assert result["spacy"] == spacy.__version__
     assert not result["torch"] and not result["transformers"]
     assert [0, 9, "CHEMICAL"] in result["ents"], result["ents"]
+
+
+def test_annotate_without_model_uses_the_shipped_clinical_pipeline(tmp_path):
+    """`medner annotate notes.txt out.jsonl`: the default pipeline finds the example medications as whole words."""
+    from typer.testing import CliRunner
+
+    from medner.annotate import read_records
+    from medner.cli import app
+
+    notes = ROOT / "assets" / "examples" / "clinical_sentences.txt"
+    result = CliRunner().invoke(app, ["annotate", str(notes), str(tmp_path / "out.jsonl"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    (record,) = read_records(tmp_path / "out.jsonl")
+    text = notes.read_text(encoding="utf-8")
+    found = {(e["text"], e["label"]) for e in record["entities"]}
+    for drug in ("Warfarin", "Acetaminophen", "Atorvastatin", "Amoxicillin", "Levothyroxine"):
+        assert (drug, "MEDICATION") in found, sorted(found)
+    assert all(text[e["start"]:e["end"]] == e["text"] for e in record["entities"])
+    assert not (tmp_path / "out.errors.jsonl").exists()
+
+
+def test_readme_python_snippet_runs_as_written():
+    """The README's "In Python" block is executed as it stands, on the installed shipped pipelines."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## In Python", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    doc = namespace["doc"]
+    assert any(ent.label_ == "MEDICATION" and ent.text == "Warfarin" for ent in doc.ents), [(e.text, e.label_) for e in doc.ents]
