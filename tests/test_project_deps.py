@@ -10,6 +10,7 @@ re-running a command after a one-line edit of the package code it depends on.
 import ast
 import re
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set
 
@@ -89,21 +90,47 @@ def _imported_modules(source: Path, module: Optional[str], root: Path) -> Set[st
     return found
 
 
-def package_files_used(script: Path, root: Path = ROOT, entry_module: Optional[str] = None) -> Dict[str, str]:
-    """Module -> file of every package module a script (or ``python -m`` module) imports, transitively."""
-    if entry_module:
-        todo = {entry_module} | _imported_modules(_module_file(entry_module, root), entry_module, root)
-    else:
-        todo = _imported_modules(script, None, root)
-    files: Dict[str, str] = {}
+def _closure(modules: Iterable[str], root: Path) -> Dict[str, str]:
+    """Module -> file for ``modules`` and every package module they import, transitively."""
+    todo, files = set(modules), {}
+    todo |= {".".join(m.split(".")[:depth]) for m in modules for depth in range(1, m.count(".") + 1)}  # parents run first
     while todo:
         module = todo.pop()
-        if module in files:
+        if module in files or not _module_file(module, root):
             continue
         path = _module_file(module, root)
         files[module] = path.relative_to(root).as_posix()
         todo |= _imported_modules(path, module, root) - set(files)
     return files
+
+
+def package_files_used(script: Optional[Path], root: Path = ROOT, entry_module: Optional[str] = None) -> Dict[str, str]:
+    """Module -> file of every package module a script (or ``python -m`` module) imports, transitively."""
+    if entry_module:
+        return _closure({entry_module}, root)
+    return _closure(_imported_modules(script, None, root), root)
+
+
+def registered_modules(root: Path) -> Dict[str, str]:
+    """spaCy registry and factory names the package registers (pyproject entry points) -> their module.
+
+    spaCy imports these when a config or a saved pipeline names them, so no
+    ``import`` in the script shows them.
+    """
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return {}
+    groups = tomllib.loads(pyproject.read_text(encoding="utf8")).get("project", {}).get("entry-points", {})
+    return {name: target.split(":")[0] for group, entries in groups.items() if group.startswith("spacy_")
+            for name, target in entries.items()}
+
+
+def config_modules(config: Path, registered: Dict[str, str]) -> Set[str]:
+    """Package modules a spaCy config pulls in through ``@tokenizers = "medner..."`` or ``factory = "..."``."""
+    if config.suffix != ".cfg" or not config.is_file():
+        return set()
+    names = re.findall(r'^\s*(?:@\w+|factory)\s*=\s*"([^"]+)"', config.read_text(encoding="utf8"), re.M)
+    return {registered[name] for name in names if name in registered}
 
 
 def _scripts_run(line: str) -> List[str]:
@@ -113,30 +140,39 @@ def _scripts_run(line: str) -> List[str]:
 def deps_problems(project_dir: Path) -> List[str]:
     """One line per path a command uses but does not declare."""
     config = load_project_config(project_dir)
+    registered = registered_modules(project_dir)
     problems = []
     for command in config.get("commands", []):
         name = command["name"]
         deps = command.get("deps", [])
         outputs = [*command.get("outputs", []), *command.get("outputs_no_cache", [])]
         for line in command.get("script", []):
-            for path in mentioned_paths(line):
+            paths = mentioned_paths(line)
+            for path in paths:
                 if path.startswith("scripts/") or path.startswith("configs/"):
                     if not _covered(path, deps):
                         problems.append(f"{name}: runs with {path}, not in its deps")
                 elif not (_covered(path, deps) or _dir_declared(path, deps) or _related(path, outputs)):
                     problems.append(f"{name}: names {path}, neither in its deps nor its outputs")
-            entry_points = [(project_dir / script, None) for script in _scripts_run(line) if (project_dir / script).is_file()]
+            # package code the line runs: what its script imports, what its configs and pipelines register
+            used: Dict[str, str] = {}
+            for script in _scripts_run(line):
+                if (project_dir / script).is_file():
+                    used.update(package_files_used(project_dir / script, project_dir))
             module_run = re.search(rf"-m ({PACKAGE}(?:\.\w+)*)", line)
             if module_run:
                 module = module_run.group(1)
-                main = f"{module}.__main__" if _module_file(f"{module}.__main__", project_dir) else module
-                entry_points.append((None, main))
-            for script, module in entry_points:
-                used = package_files_used(script, project_dir, entry_module=module)
-                missing = sorted(f"{mod} ({path})" for mod, path in used.items() if not _covered(path, deps))
-                if missing:
-                    runner = script.relative_to(project_dir).as_posix() if script else f"-m {module}"
-                    problems.append(f"{name}: {runner} imports {', '.join(missing)}; add \"{PACKAGE}\" to its deps")
+                used.update(_closure({module, f"{module}.__main__"}, project_dir))
+            registry = set()
+            for path in paths:
+                registry |= config_modules(project_dir / path, registered)
+                loads_pipeline = path.split("/", 1)[0] in ("training", "packages") and not path.endswith(".whl")
+                if loads_pipeline and not _related(path, outputs):  # (a wheel carries its code)
+                    registry |= set(registered.values())  # a saved pipeline may name any registered component
+            used.update(_closure(registry, project_dir))
+            missing = sorted(f"{module} ({path})" for module, path in used.items() if not _covered(path, deps))
+            if missing:
+                problems.append(f"{name}: runs {', '.join(missing)}; add them (or \"{PACKAGE}\") to its deps")
     return sorted(set(problems))
 
 
@@ -163,6 +199,9 @@ def test_matrix_commands_declare_every_pipeline_test_set_and_metrics_file():
                 assert _covered(cell.model_path, deps), f"{command['name']}: {cell.model_path} not in deps"
                 assert _covered(cell.gold_path, deps), f"{command['name']}: {cell.gold_path} not in deps"
             assert sorted(command.get("outputs", [])) == sorted(str(cell.output) for cell in cells), command["name"]
+            # the pipelines it loads may name any component the package registers
+            component_code = _closure(set(registered_modules(ROOT).values()), ROOT)
+            assert [path for path in component_code.values() if not _covered(path, deps)] == [], command["name"]
             checked += 1
     assert checked >= 2  # evaluate and evaluate-quick
 
@@ -186,7 +225,7 @@ def test_checker_names_a_missing_script_config_package_and_corpus(tmp_path):
     assert "step: runs with scripts/step.py, not in its deps" in problems
     assert "step: runs with configs/x.cfg, not in its deps" in problems
     assert "step: names corpus/a/test.spacy, neither in its deps nor its outputs" in problems
-    package_problem = next(p for p in problems if "imports" in p)
+    package_problem = next(p for p in problems if "add them" in p)
     # the transitive closure: the script imports evaluation_matrix, which imports evaluation
     assert "medner.evaluation_matrix (medner/evaluation_matrix.py)" in package_problem
     assert "medner.evaluation (medner/evaluation.py)" in package_problem
