@@ -7,7 +7,7 @@ builds, once per test session, and saves to disk:
   small widths, a few updates on a handful of BC5CDR training abstracts;
 * ``trf``: ``configs/trf.cfg`` (spacy-transformers over a local HF directory)
   on a tiny random BERT base, small windows, a few updates;
-* ``hf``: ``configs/hf_pipeline.cfg`` assembled (``scripts/assemble.py``) around
+* ``hf``: ``configs/hf_pipeline.cfg`` assembled (``medner.assembly``) around
   a tiny *keyword* BERT token classifier (``tests/tiny_bert.py``: predictions
   are context-free and known exactly; 128 positions, so long texts need many
   windows);
@@ -26,7 +26,6 @@ pipelines (pytest would otherwise build a session fixture once per importing
 module).
 """
 import os
-import sys
 from itertools import islice
 from pathlib import Path
 from typing import Dict, List
@@ -40,8 +39,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 PUBTATOR = ROOT / "assets" / "bc5cdr" / "CDR_TrainingSet.PubTator.txt"
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 NAMES = ("cnn", "trf", "hf", "combined", "ensemble")
 HF_BASED = ("hf", "combined", "ensemble")  # pipelines with hf_token_classifier (keyword model)
@@ -136,7 +133,7 @@ def build_trf(path: Path, base_dir: Path):
 
 
 def build_assembled(config_name: str, path: Path, overrides: dict):
-    from assemble import assemble
+    from medner.assembly import assemble
 
     return assemble(CONFIGS / config_name, path, dict(overrides, **{"components.hf.device": "cpu"}))
 

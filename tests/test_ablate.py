@@ -1,20 +1,16 @@
 """``scripts/ablate.py``: systems scored alone and merged, on rule-based pipelines with known outputs."""
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import typer
+from ruler import ruler_nlp
+from script_loader import load_script
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "scripts"))
-import ablate  # noqa: E402
-from ruler import ruler_nlp  # noqa: E402
+from medner.tokenizer import blank_biomedical
 
-from medner.tokenizer import blank_biomedical  # noqa: E402
+ablate = load_script("ablate")
 
 TEXT = "Aspirin caused fever and renal failure."
 GOLD = [("Aspirin", "CHEMICAL"), ("fever", "DISEASE"), ("renal failure", "DISEASE")]

@@ -5,10 +5,8 @@ and the first piece of every z-word (``zidovudine`` -> ``z ##id ...``), so the
 raw pipeline is known to produce a mid-word fragment that ``hf_token_pipe``
 drops and medner extends to the whole spaCy token.
 """
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,7 @@ torch.set_num_threads(1)
 from typer.testing import CliRunner  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
+from script_loader import load_script as _load_script  # noqa: E402
 from tiny_bert import make_tiny_token_classifier  # noqa: E402
 
 KEYWORDS = {"aspirin": "B-CHEMICAL", "z": "B-CHEMICAL", "fever": "B-DISEASE", "renal": "B-DISEASE",
@@ -33,13 +31,6 @@ PARAGRAPHS = [
     "The patient was given aspirin for fever.\nZidovudine caused renal failure in the patient.",
     "Aspirin and zidovudine were given daily.",
 ]
-
-
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(f"_script_{name}", ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

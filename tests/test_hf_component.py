@@ -6,7 +6,6 @@ context-free "keyword" one whose predictions are known exactly.
 """
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,6 @@ from medner.hf.alignment import decode_bio  # noqa: E402
 from medner.hf.windows import decode_tag_ids, edge_distance, plan_windows, reconcile  # noqa: E402
 from medner.tokenizer import blank_biomedical  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parent))
 from tiny_bert import make_tiny_token_classifier  # noqa: E402
 
 KEYWORDS = {

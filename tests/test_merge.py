@@ -160,17 +160,15 @@ def make_tiny_cnn(path):
 def test_assemble_combined_clinical(tmp_path):
     import os
     import shutil
-    import sys
 
     import numpy as np
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
-    sys.path.insert(0, str(ROOT / "tests"))
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from assemble import assemble
     from tiny_bert import make_tiny_token_classifier
+
+    from medner.assembly import assemble
 
     cnn = make_tiny_cnn(tmp_path / "cnn")
     hf = make_tiny_token_classifier(

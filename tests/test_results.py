@@ -1,13 +1,9 @@
 """``scripts/results.py``: the README tables are rendered from the committed JSON, between markers."""
-import sys
-from pathlib import Path
-
 import pytest
 import srsly
+from script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import results  # noqa: E402
+results = load_script("results")
 
 
 def _scores(f1):
