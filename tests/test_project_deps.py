@@ -19,7 +19,7 @@ import srsly
 from weasel.util import load_project_config
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_DIRS = ("assets", "configs", "corpus", "training", "metrics", "packages", "reports", "scripts")
+PROJECT_DIRS = ("assets", "configs", "corpus", "training", "metrics", "packages", "reports", "releases", "docs", "scripts")
 PACKAGE = "medner"
 TOKEN = re.compile(r"[^\s'\"=,;()\[\]]+")
 
