@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -170,6 +170,48 @@ def print_records(output: Path, msg) -> None:
         msg.divider(f"{record['id']}: {len(rows)} entities")
         if rows:
             msg.table(rows, header=("start", "end", "text", "label", "score"), aligns=("r", "r", "l", "l", "r"))
+
+
+@app.command()
+def serve(
+    model: Optional[List[str]] = typer.Option(
+        None, "--model", "-m", help="Pipeline to serve, as for `medner annotate --model`; repeat to serve several (the first is the default)."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, "--port", "-p", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes; each loads the pipelines once."),
+    max_body_bytes: int = typer.Option(5_000_000, "--max-body-bytes", min=1, help="Largest request body (413 above)."),
+    max_text_chars: int = typer.Option(1_000_000, "--max-text-chars", min=1, help="Most characters per text (413 above)."),
+    max_texts: int = typer.Option(256, "--max-texts", min=1, help="Most texts per request (413 above)."),
+    request_timeout: float = typer.Option(60.0, "--request-timeout", help="Seconds a request may take (504 after)."),
+    batch_docs: int = typer.Option(64, "--batch-docs", min=1, help="Most documents of concurrent requests in one nlp.pipe call."),
+    batch_wait_ms: float = typer.Option(5.0, "--batch-wait-ms", min=0, help="Longest wait for more documents before a batch that is not full runs."),
+    max_chars: int = typer.Option(DEFAULT_MAX_CHARS, "--max-chars", min=0, help="Annotate texts longer than this in chunks, as `medner annotate --max-chars`."),
+    max_batch_chars: int = typer.Option(DEFAULT_MAX_BATCH_CHARS, "--max-batch-chars", min=0, help="Also cut nlp.pipe batches at this many characters."),
+    spans_key: str = typer.Option("medner", "--spans-key", help="Span group written by the merge component (else doc.ents)."),
+    graceful_timeout: float = typer.Option(30.0, "--graceful-timeout", help="On SIGTERM/SIGINT, seconds to finish in-flight requests."),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="One JSON line per request on stderr."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Serve pipelines over HTTP: POST /annotate, GET /health, GET /info, and a page at /."""
+    from wasabi import Printer
+
+    msg = Printer()
+    try:
+        from .serve.app import serve as run_service
+        from .serve.options import ServeOptions
+    except ImportError as e:
+        msg.fail(f"medner serve needs the 'serve' extra ({e.name} is missing): pip install 'medner[serve]'", exits=1)
+    options = ServeOptions(
+        models=list(model or []), host=host, port=port, workers=workers, max_body_bytes=max_body_bytes,
+        max_text_chars=max_text_chars, max_texts=max_texts, request_timeout_s=request_timeout, batch_docs=batch_docs,
+        batch_wait_ms=batch_wait_ms, max_chars=max_chars, max_batch_chars=max_batch_chars, spans_key=spans_key,
+        graceful_timeout_s=graceful_timeout, access_log=access_log, log_level=log_level,
+    )
+    try:
+        run_service(options)
+    except ValueError as e:
+        msg.fail(str(e), exits=1)
 
 
 if __name__ == "__main__":  # pragma: no cover

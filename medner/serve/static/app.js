@@ -1,0 +1,147 @@
+// The medner page: POST the text to ./annotate, show displaCy's view, a table
+// of the entities with a label filter, and the JSON to download.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let info = null;        // GET ./info
+let lastResponse = null; // the last /annotate response (downloaded as is)
+let documentId = "pasted-text";
+
+function setStatus(text, isError) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
+}
+
+function currentPipeline() {
+  const name = $("pipeline").value;
+  return info.pipelines.find((p) => p.name === name) || info.pipelines[0];
+}
+
+function showPipelineMeta() {
+  const p = currentPipeline();
+  const f = p.scores && typeof p.scores.ents_f === "number" ? `, F1 ${(100 * p.scores.ents_f).toFixed(1)}` : "";
+  $("pipeline-meta").textContent = `${p.package} ${p.version || ""} · ${p.labels.join(", ")}${f}`;
+}
+
+async function loadInfo() {
+  const response = await fetch("./info");
+  info = await response.json();
+  const select = $("pipeline");
+  for (const p of info.pipelines) {
+    const option = document.createElement("option");
+    option.value = p.name;
+    option.textContent = p.name;
+    select.appendChild(option);
+  }
+  select.value = info.default;
+  select.disabled = info.pipelines.length < 2;
+  showPipelineMeta();
+}
+
+function swatch(label, colors) {
+  const span = document.createElement("span");
+  span.className = "swatch";
+  span.textContent = label;
+  span.style.background = colors[label] || "#ddd";
+  return span;
+}
+
+function renderTable(entities, colors) {
+  const hasId = entities.some((e) => e.kb_id !== undefined && e.kb_id !== null);
+  const hasAssertion = entities.some((e) => e.assertion !== undefined && e.assertion !== null);
+  const columns = ["Label", "Text", "Start", "End", "Score"];
+  if (hasId) columns.push("ID");
+  if (hasAssertion) columns.push("Assertion");
+  const head = document.querySelector("#entities thead tr");
+  head.replaceChildren(...columns.map((c) => { const th = document.createElement("th"); th.textContent = c; return th; }));
+  const body = document.querySelector("#entities tbody");
+  const rows = entities.map((e) => {
+    const tr = document.createElement("tr");
+    tr.dataset.label = e.label;
+    const cells = [swatch(e.label, colors), e.text, e.start, e.end, e.score === null || e.score === undefined ? "" : e.score.toFixed(3)];
+    if (hasId) cells.push(e.kb_id ?? "");
+    if (hasAssertion) cells.push(e.assertion ?? "");
+    cells.forEach((value, i) => {
+      const td = document.createElement("td");
+      if (value instanceof Node) td.appendChild(value); else td.textContent = String(value);
+      if (i >= 2 && i <= 4) td.className = "num";
+      tr.appendChild(td);
+    });
+    return tr;
+  });
+  body.replaceChildren(...rows);
+  const labels = [...new Set(entities.map((e) => e.label))].sort();
+  const filter = $("label-filter");
+  filter.replaceChildren(new Option("all labels", ""), ...labels.map((l) => new Option(l, l)));
+  $("legend").replaceChildren(...labels.map((l) => swatch(l, colors)));
+  applyFilter();
+}
+
+function applyFilter() {
+  const label = $("label-filter").value;
+  let shown = 0;
+  for (const tr of document.querySelectorAll("#entities tbody tr")) {
+    tr.hidden = label !== "" && tr.dataset.label !== label;
+    if (!tr.hidden) shown += 1;
+  }
+  $("count").textContent = `${shown} entit${shown === 1 ? "y" : "ies"}`;
+}
+
+async function annotate() {
+  const text = $("text").value;
+  const pipeline = currentPipeline();
+  $("annotate").disabled = true;
+  setStatus("Annotating…");
+  try {
+    const response = await fetch("./annotate", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ documents: [{ id: documentId, text }], pipeline: pipeline.name, html: true }),
+    });
+    const payload = await response.json();
+    if (!response.ok) {
+      setStatus(`${response.status}: ${payload.message || JSON.stringify(payload)}`, true);
+      return;
+    }
+    const doc = payload.documents[0];
+    if (doc.error) {
+      setStatus(`${doc.error.reason}: ${doc.error.detail}`, true);
+      return;
+    }
+    lastResponse = payload;
+    $("view").innerHTML = doc.html;  // displaCy markup made by the service (text escaped there)
+    renderTable(doc.entities, pipeline.colors);
+    $("output").hidden = false;
+    setStatus(`${doc.entities.length} entities found by ${payload.pipeline}`);
+  } catch (err) {
+    setStatus(`Request failed: ${err}`, true);
+  } finally {
+    $("annotate").disabled = false;
+  }
+}
+
+function download() {
+  if (!lastResponse) return;
+  const blob = new Blob([JSON.stringify(lastResponse, null, 2)], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = "medner-annotations.json";
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(link.href);
+}
+
+$("file").addEventListener("change", async (event) => {
+  const file = event.target.files[0];
+  if (!file) return;
+  $("text").value = await file.text();
+  documentId = file.name;
+  setStatus(`Opened ${file.name}`);
+});
+$("text").addEventListener("input", () => { documentId = "pasted-text"; });
+$("annotate").addEventListener("click", annotate);
+$("pipeline").addEventListener("change", showPipelineMeta);
+$("label-filter").addEventListener("change", applyFilter);
+$("download").addEventListener("click", download);
+loadInfo().catch((err) => setStatus(`Could not load /info: ${err}`, true));
