@@ -1,0 +1,36 @@
+"""Add medner_abbreviations + medner_linker (with its KB) to a trained pipeline and save it elsewhere."""
+from pathlib import Path
+
+import spacy
+import typer
+from wasabi import msg
+
+from medner.benchmarking import directory_size_mb
+from medner.components.linker import add_linker
+from medner.kb import KBFileError, KnowledgeBase
+
+
+def main(
+    input_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Trained pipeline (e.g. training/bc5cdr_cnn_fast/model-best)"),
+    output_dir: Path = typer.Argument(..., help="Where to save the pipeline with the linker"),
+    kb: Path = typer.Option(Path("training/kb"), "--kb", help="KB directory from scripts/build_kb.py"),
+    threshold: float = typer.Option(0.5, help="NIL threshold: best score below it gives no id"),
+    no_abbreviations: bool = typer.Option(False, "--no-abbreviations", help="Do not add medner_abbreviations"),
+):
+    try:
+        knowledge_base = KnowledgeBase.from_disk(kb)
+    except KBFileError as err:
+        msg.fail(str(err), exits=1)
+    nlp = spacy.load(input_dir)
+    try:
+        add_linker(nlp, knowledge_base, abbreviations=not no_abbreviations, config={"threshold": threshold})
+    except ValueError as err:
+        msg.fail(f"{input_dir}: {err}", exits=1)
+    nlp.to_disk(output_dir)
+    linker_mb = directory_size_mb(output_dir / "medner_linker")
+    msg.good(f"Saved {output_dir} (pipeline: {', '.join(nlp.pipe_names)}); linker + KB {linker_mb:.2f} MB, "
+             f"whole pipeline {directory_size_mb(output_dir):.2f} MB")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,102 @@
+"""Cost of concept linking: KB build time and size, pipeline load time, peak RSS, mentions per second.
+
+Load time and memory are measured in fresh subprocesses (``--worker``), so
+one measurement does not warm the next: a linker-only pipeline (blank
+tokenizer + KB) and the full NER + abbreviations + linker pipeline.
+Throughput: the linker alone on every gold BC5CDR test mention, cold cache.
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import typer
+from wasabi import msg
+
+from medner.benchmarking import directory_size_mb
+
+app = typer.Typer(add_completion=False)
+
+
+def _worker(pipeline: Path, corpus: Path) -> dict:
+    started = time.perf_counter()
+    import spacy
+    import medner.components.linker  # noqa: F401  (factory, for pipelines loaded without the entry point)
+    from spacy.tokens import DocBin
+
+    imported = time.perf_counter()
+    nlp = spacy.load(pipeline)
+    loaded = time.perf_counter()
+    linker = nlp.get_pipe("medner_linker")
+    docs = list(DocBin().from_disk(corpus).get_docs(nlp.vocab))
+    mentions = sum(len(d.ents) for d in docs)
+    link_started = time.perf_counter()
+    linker.link_docs(docs)
+    link_seconds = time.perf_counter() - link_started
+    return {"import_seconds": round(imported - started, 2), "load_seconds": round(loaded - imported, 2),
+            "mentions": mentions, "link_seconds": round(link_seconds, 2),
+            "mentions_per_second": round(mentions / link_seconds) if link_seconds else None,
+            "linked": linker.stats["linked"], "nil": linker.stats["nil"],
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def _run_worker(pipeline: Path, corpus: Path, threads: int) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, __file__, "--worker", str(pipeline), str(corpus)],
+                         capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        msg.fail(f"benchmark worker failed on {pipeline}:\n{out.stderr[-2000:]}", exits=1)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(
+    kb_dir: Path = typer.Argument(..., exists=True, file_okay=False),
+    pipeline: Path = typer.Argument(..., exists=True, file_okay=False, help="NER pipeline with the linker (scripts/add_linker.py)"),
+    output: Path = typer.Argument(...),
+    corpus: Path = typer.Option(Path("corpus/bc5cdr/test.spacy"), exists=True, dir_okay=False),
+    threads: int = typer.Option(2),
+):
+    import spacy
+    from medner.components.linker import add_linker
+    from medner.kb import KnowledgeBase
+    from medner.kb.vocab import read_medic, read_mesh_descriptors, read_training_mentions
+
+    started = time.perf_counter()
+    mentions = list(read_training_mentions("bc5cdr", "assets/bc5cdr", ("train", "dev")))
+    mentions += list(read_training_mentions("ncbi_disease", "assets/ncbi_disease", ("train", "dev")))
+    vocab = list(read_medic("assets/vocab/medic_06Jul2012.txt")) + list(read_mesh_descriptors("assets/vocab/mesh_descriptors.tsv"))
+    rebuilt = KnowledgeBase.build(vocab, mentions)
+    build_seconds = time.perf_counter() - started
+    kb = KnowledgeBase.from_disk(kb_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        blank = spacy.blank("en")
+        add_linker(blank, kb, abbreviations=False)
+        blank.to_disk(tmp)
+        linker_only = _run_worker(Path(tmp), corpus, threads)
+    full = _run_worker(pipeline, corpus, threads)
+    result = {
+        "kb": str(kb_dir), "kb_size_mb": round(directory_size_mb(kb_dir), 2),
+        "kb_files_mb": {p.name: round(p.stat().st_size / 2**20, 2) for p in sorted(kb_dir.iterdir())},
+        "kb_build_seconds": round(build_seconds, 2), "kb_concepts": len(rebuilt), "kb_names": len(rebuilt.names),
+        "linker_only": linker_only, "pipeline": str(pipeline), "ner_and_linker": full,
+        "pipeline_size_mb": round(directory_size_mb(pipeline), 2), "threads": threads, "cpus": os.cpu_count(),
+        "goals": {"load_seconds": 3.0, "peak_rss_mb": 1024, "mentions_per_second": 2000},
+        "note": "measured on a shared 2-core machine while other jobs ran; times are upper bounds",
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
+    msg.good(f"KB {result['kb_size_mb']} MB, built in {result['kb_build_seconds']} s; linker-only load "
+             f"{linker_only['load_seconds']} s, {linker_only['mentions_per_second']} mentions/s, "
+             f"peak RSS {linker_only['peak_rss_mb']} MB; NER+linker load {full['load_seconds']} s, "
+             f"peak RSS {full['peak_rss_mb']} MB")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
+        print(json.dumps(_worker(Path(sys.argv[2]), Path(sys.argv[3]))))
+    else:
+        typer.run(main)

@@ -1,0 +1,131 @@
+"""Evaluate medner_linker: accuracy@1/@5 on gold mentions (with an ablation), concept F1 end to end."""
+import json
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import spacy
+import typer
+from spacy.tokens import DocBin
+from wasabi import msg
+
+from medner.components.abbreviations import detect_abbreviations
+from medner.components.linker import ConceptLinker, add_linker
+from medner.kb import KBFileError, KnowledgeBase
+from medner.kb.evaluation import concept_f1, gold_mentions, score_gold_mentions, seen_strings
+
+app = typer.Typer(add_completion=False)
+
+# Each step adds one thing to the one before it; "full" is the shipped default.
+VARIANTS: Dict[str, dict] = {
+    "exact": {"exact_mode": "lower", "fuzzy": False, "label_types": {}, "composites": False, "abbreviations": False},
+    "normalised": {"exact_mode": "normalised", "fuzzy": False, "label_types": {}, "composites": False, "abbreviations": False},
+    "+tfidf": {"exact_mode": "normalised", "fuzzy": True, "label_types": {}, "composites": False, "abbreviations": False},
+    "+label_aware": {"exact_mode": "normalised", "fuzzy": True, "composites": False, "abbreviations": False},
+    "+composites": {"exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": False},
+    "+abbreviations (full)": {"exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True},
+}
+TARGETS = {"bc5cdr_chemical": ("bc5cdr", "CHEMICAL"), "bc5cdr_disease": ("bc5cdr", "DISEASE"),
+           "ncbi_disease": ("ncbi_disease", "DISEASE")}
+REFERENCES = {
+    "gold_mentions_acc1": {
+        "BioSyn (BioBERT)": {"bc5cdr_chemical": 96.6, "bc5cdr_disease": 93.2, "ncbi_disease": 91.1},
+        "BioSyn, unseen (Tutubalina et al. refined)": {"bc5cdr_chemical": 83.8, "bc5cdr_disease": 74.1, "ncbi_disease": 72.5},
+        "string matching F1 (REEL, Table 1)": {"bc5cdr_chemical": 88.5, "bc5cdr_disease": 80.4},
+    },
+    "end_to_end_concept_f1": {
+        "BioCreative V CDR disease, best team": {"bc5cdr_disease": 86.46},
+        "TaggerOne": {"bc5cdr_chemical": 89.5, "ncbi_disease": 83.7},
+        "DNorm": {"ncbi_disease": 80.6},
+    },
+}
+
+
+def _docs(path: Path, nlp) -> List:
+    return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+
+
+def _load_kb(path: Path) -> KnowledgeBase:
+    try:
+        return KnowledgeBase.from_disk(path)
+    except KBFileError as err:
+        msg.fail(str(err), exits=1)
+
+
+@app.command()
+def gold(
+    kb_dir: Path = typer.Argument(..., help="KB built by scripts/build_kb.py"),
+    output: Path = typer.Argument(...),
+    split: str = typer.Option("test", help="dev or test"),
+    seen_splits: str = typer.Option("train", help="'+'-joined splits whose mentions the KB was built from"),
+    ablation: bool = typer.Option(False, "--ablation", help="Run every step of VARIANTS, not only the full system"),
+    threshold: float = typer.Option(0.0, help="NIL threshold (0: always answer, as BioSyn does)"),
+):
+    """Link every gold mention of the three targets and score accuracy@1/@5, overall and unseen."""
+    kb = _load_kb(kb_dir)
+    nlp = spacy.blank("en")
+    variants = VARIANTS if ablation else {"full": VARIANTS["+abbreviations (full)"]}
+    result = {"kb": str(kb_dir), "kb_meta": kb.meta, "split": split, "seen_splits": seen_splits,
+              "threshold": threshold, "variants": {}, "references": REFERENCES["gold_mentions_acc1"]}
+    for variant, config in variants.items():
+        scores, seconds, n_mentions = {}, 0.0, 0
+        for dataset in ("bc5cdr", "ncbi_disease"):
+            docs = _docs(Path(f"corpus/{dataset}/{split}.spacy"), nlp)
+            seen = seen_strings(d for s in seen_splits.split("+") for d in _docs(Path(f"corpus/{dataset}/{s}.spacy"), nlp))
+            mentions = gold_mentions(docs)
+            if config["abbreviations"]:
+                for doc in docs:
+                    detect_abbreviations(doc)
+            linker = ConceptLinker(kb=kb, threshold=threshold, **config)
+            started = time.perf_counter()
+            linker.link_docs(docs)
+            seconds += time.perf_counter() - started
+            n_mentions += sum(len(d.ents) for d in docs)
+            per_label = score_gold_mentions(kb, mentions, docs, seen)
+            for target, (target_dataset, label) in TARGETS.items():
+                if target_dataset == dataset:
+                    scores[target] = {group: per_label.get(f"{label}/{group}") for group in ("all", "unseen", "in_kb")}
+            scores[f"{dataset}_stats"] = dict(linker.stats)
+        result["variants"][variant] = {"config": config, "scores": scores,
+                                       "mentions_per_second": round(n_mentions / seconds) if seconds else None}
+        row = " ".join(f"{t} {scores[t]['all']['acc1']:.1f}/{scores[t]['unseen']['acc1']:.1f}" for t in TARGETS)
+        msg.info(f"{variant:24s} acc@1 all/unseen: {row}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
+    msg.good(f"Wrote {output}")
+
+
+@app.command()
+def e2e(
+    pipeline: Path = typer.Argument(..., help="Trained NER pipeline directory (no linker yet)"),
+    kb_dir: Path = typer.Argument(...),
+    dataset: str = typer.Argument(..., help="bc5cdr or ncbi_disease"),
+    output: Path = typer.Argument(...),
+    split: str = typer.Option("test"),
+    threshold: float = typer.Option(None, help="NIL threshold (default: the component's)"),
+):
+    """NER + abbreviations + linker on raw test texts: document-level concept P/R/F1 per label."""
+    kb = _load_kb(kb_dir)
+    nlp = spacy.load(pipeline)
+    add_linker(nlp, kb, config={} if threshold is None else {"threshold": threshold})
+    gold_docs = _docs(Path(f"corpus/{dataset}/{split}.spacy"), nlp)
+    started = time.perf_counter()
+    predicted = list(nlp.pipe(d.text for d in gold_docs))
+    seconds = time.perf_counter() - started
+    labels = ["CHEMICAL", "DISEASE"] if dataset == "bc5cdr" else ["DISEASE"]
+    scores = concept_f1(kb, gold_docs, predicted, labels)
+    named = {("bc5cdr_" + label.lower()) if dataset == "bc5cdr" else "ncbi_disease": s for label, s in scores.items()}
+    result = {"pipeline": str(pipeline), "kb": str(kb_dir), "dataset": dataset, "split": split,
+              "docs": len(gold_docs), "seconds": round(seconds, 2), "concept_f1": named,
+              "linker_stats": dict(nlp.get_pipe("medner_linker").stats),
+              "linker_config": {k: v for k, v in nlp.get_pipe("medner_linker").cfg.items()},
+              "references": REFERENCES["end_to_end_concept_f1"]}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
+    for name, s in named.items():
+        msg.info(f"{name}: concept P {s['p']:.2f} R {s['r']:.2f} F1 {s['f']:.2f}")
+    msg.good(f"Wrote {output}")
+
+
+if __name__ == "__main__":
+    app()
