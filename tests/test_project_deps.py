@@ -206,6 +206,27 @@ def test_matrix_commands_declare_every_pipeline_test_set_and_metrics_file():
     assert checked >= 2  # evaluate and evaluate-quick
 
 
+def test_package_command_declares_every_pipeline_metrics_file_and_wheel():
+    """``scripts/package_all.py`` reads its pipelines from configs/packages.yml, not from the script line."""
+    config = load_project_config(ROOT)
+    version = config["vars"]["version"]
+    checked = 0
+    for command in config["commands"]:
+        for line in command.get("script", []):
+            if "scripts/package_all.py" not in line:
+                continue
+            packages = srsly.read_yaml(ROOT / next(p for p in mentioned_paths(line) if p.startswith("configs/")))
+            deps = command.get("deps", [])
+            outputs = [*command.get("outputs", []), *command.get("outputs_no_cache", [])]
+            assert _covered("scripts/package.py", deps), command["name"]
+            for name, entry in packages["packages"].items():
+                assert _covered(entry["model"], deps) and _covered(entry["metrics"], deps), (command["name"], name)
+                assert f"packages/en_{name}-{version}/dist/en_{name}-{version}-py3-none-any.whl" in outputs, name
+            assert packages["record"] in outputs, command["name"]
+            checked += 1
+    assert checked == 1
+
+
 def _write_project(tmp_path: Path, commands: list) -> Path:
     (tmp_path / "scripts").mkdir(parents=True)
     (tmp_path / "scripts" / "step.py").write_text("import medner.evaluation_matrix\n")
