@@ -1,0 +1,39 @@
+"""Join converted corpora into one training set with a shared label set (e.g. DISEASE from BC5CDR + NCBI-disease).
+
+Entities outside ``labels`` are dropped, so their tokens become "O" (not
+missing): a DISEASE-only model trained on BC5CDR must learn that chemicals are
+not diseases. Documents keep their order, corpus by corpus.
+"""
+from pathlib import Path
+from typing import Dict, Iterable, List, Sequence, Tuple, Union
+
+from spacy.tokens import Doc, DocBin
+from spacy.vocab import Vocab
+
+__all__ = ["keep_labels", "join_corpora"]
+
+
+def keep_labels(doc: Doc, labels: Iterable[str]) -> Doc:
+    """``doc`` with only the entities whose label is in ``labels`` (in place)."""
+    wanted = set(labels)
+    doc.set_ents([ent for ent in doc.ents if ent.label_ in wanted], default="outside")
+    return doc
+
+
+def join_corpora(paths: Sequence[Union[str, Path]], labels: Sequence[str], vocab: Vocab) -> Tuple[DocBin, Dict[str, Dict[str, int]]]:
+    """One DocBin from ``paths`` keeping ``labels``; per input: documents and entities kept / dropped."""
+    if not labels:
+        raise ValueError("join_corpora needs at least one label to keep")
+    joined = DocBin(store_user_data=True)
+    counts: Dict[str, Dict[str, int]] = {}
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"corpus file not found: {path}")
+        docs: List[Doc] = list(DocBin().from_disk(path).get_docs(vocab))
+        n_before = sum(len(doc.ents) for doc in docs)
+        for doc in docs:
+            joined.add(keep_labels(doc, labels))
+        n_kept = sum(len(doc.ents) for doc in docs)
+        counts[str(path)] = {"docs": len(docs), "entities_kept": n_kept, "entities_dropped": n_before - n_kept}
+    return joined, counts
