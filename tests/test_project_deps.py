@@ -8,11 +8,12 @@ ones added later, and name the missing path; the last one shows weasel
 re-running a command after a one-line edit of the package code it depends on.
 """
 import ast
+import functools
 import re
 import shutil
 import tomllib
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set
 
 import pytest
 import srsly
@@ -63,7 +64,8 @@ def _module_file(module: str, root: Path) -> Optional[Path]:
     return None
 
 
-def _imported_modules(source: Path, module: Optional[str], root: Path) -> Set[str]:
+@functools.lru_cache(maxsize=None)
+def _imported_modules(source: Path, module: Optional[str], root: Path) -> FrozenSet[str]:
     """Package modules (``medner...``) a file imports, anywhere in it (imports inside functions too)."""
     found = set()
     package = module if source.name == "__init__.py" else (module.rsplit(".", 1)[0] if module and "." in module else module)
@@ -87,7 +89,7 @@ def _imported_modules(source: Path, module: Optional[str], root: Path) -> Set[st
                     prefix = ".".join(parts[:depth])
                     if _module_file(prefix, root):
                         found.add(prefix)
-    return found
+    return frozenset(found)
 
 
 def _closure(modules: Iterable[str], root: Path) -> Dict[str, str]:
@@ -108,7 +110,7 @@ def package_files_used(script: Optional[Path], root: Path = ROOT, entry_module: 
     """Module -> file of every package module a script (or ``python -m`` module) imports, transitively."""
     if entry_module:
         return _closure({entry_module}, root)
-    return _closure(_imported_modules(script, None, root), root)
+    return _closure(set(_imported_modules(script, None, root)), root)
 
 
 def registered_modules(root: Path) -> Dict[str, str]:
@@ -178,6 +180,25 @@ def deps_problems(project_dir: Path) -> List[str]:
 
 def test_every_command_declares_what_its_script_lines_use():
     assert deps_problems(ROOT) == []
+
+
+def workflow_order_problems(project_dir: Path) -> List[str]:
+    """A workflow step that needs what a later step of the same workflow writes."""
+    config = load_project_config(project_dir)
+    commands = {command["name"]: command for command in config.get("commands", [])}
+    problems = []
+    for workflow, steps in config.get("workflows", {}).items():
+        for i, step in enumerate(steps):
+            for dep in commands[step].get("deps", []):
+                for later in steps[i + 1:]:
+                    outputs = [*commands[later].get("outputs", []), *commands[later].get("outputs_no_cache", [])]
+                    if later != step and _related(dep, outputs):
+                        problems.append(f"{workflow}: {step} needs {dep}, which {later} writes after it")
+    return problems
+
+
+def test_workflow_steps_come_after_the_steps_that_write_their_deps():
+    assert workflow_order_problems(ROOT) == []
 
 
 def test_matrix_commands_declare_every_pipeline_test_set_and_metrics_file():
@@ -292,3 +313,11 @@ def test_editing_package_code_reruns_the_command_that_depends_on_it(tmp_path, mo
     tokenizer.write_text(tokenizer.read_text(encoding="utf8") + "\n# an edit weasel must see\n", encoding="utf8")
     third = _run_and_report(project, "convert-quick", capsys)
     assert "Skipping" not in third and output.stat().st_mtime_ns != written
+
+
+def test_order_checker_names_a_step_that_runs_before_its_input_is_written(tmp_path):
+    srsly.write_yaml(tmp_path / "project.yml", {"title": "t", "workflows": {"all": ["package", "evaluate"]}, "commands": [
+        {"name": "evaluate", "script": ["echo"], "outputs": ["metrics/a__b.json"]},
+        {"name": "package", "script": ["echo"], "deps": ["metrics/a__b.json"]},
+    ]})
+    assert workflow_order_problems(tmp_path) == ["all: package needs metrics/a__b.json, which evaluate writes after it"]
