@@ -190,6 +190,7 @@ def serve(
     max_batch_chars: int = typer.Option(DEFAULT_MAX_BATCH_CHARS, "--max-batch-chars", min=0, help="Also cut nlp.pipe batches at this many characters."),
     spans_key: str = typer.Option("medner", "--spans-key", help="Span group written by the merge component (else doc.ents)."),
     graceful_timeout: float = typer.Option(30.0, "--graceful-timeout", help="On SIGTERM/SIGINT, seconds to finish in-flight requests."),
+    keep_alive: float = typer.Option(30.0, "--keep-alive", help="Seconds an idle keep-alive connection stays open."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="One JSON line per request on stderr."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
@@ -206,7 +207,7 @@ def serve(
         models=list(model or []), host=host, port=port, workers=workers, max_body_bytes=max_body_bytes,
         max_text_chars=max_text_chars, max_texts=max_texts, request_timeout_s=request_timeout, batch_docs=batch_docs,
         batch_wait_ms=batch_wait_ms, max_chars=max_chars, max_batch_chars=max_batch_chars, spans_key=spans_key,
-        graceful_timeout_s=graceful_timeout, access_log=access_log, log_level=log_level,
+        graceful_timeout_s=graceful_timeout, keep_alive_s=keep_alive, access_log=access_log, log_level=log_level,
     )
     try:
         run_service(options)

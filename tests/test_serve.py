@@ -19,7 +19,7 @@ import httpx
 import pytest
 from spacy.language import Language
 
-from medner.annotate import Item, annotate_file, doc_to_record, read_records
+from medner.annotate import AnnotateOptions, Item, annotate_file, doc_to_record, read_records
 from medner.serve.app import create_app
 from medner.serve.options import ServeOptions
 from ruler import ruler_nlp
@@ -114,7 +114,7 @@ def test_documents_match_medner_annotate_jsonl_output(service, tmp_path):
     ]
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps(d) + "\n" for d in documents), encoding="utf-8")
-    annotate_file(source, tmp_path / "out.jsonl", pipelines["rules"], progress=False)
+    annotate_file(source, tmp_path / "out.jsonl", pipelines["rules"], AnnotateOptions(progress=False))
     cli_records = list(read_records(tmp_path / "out.jsonl"))
     response = client.post("/annotate", json={"documents": documents})
     assert response.status_code == 200

@@ -526,6 +526,7 @@ def serve(options: ServeOptions) -> None:
         log_level=options.log_level,
         access_log=False,  # ours is structured (medner.serve.access)
         timeout_graceful_shutdown=options.graceful_timeout_s,
+        timeout_keep_alive=options.keep_alive_s,
     )
     if options.workers == 1:
         app = create_app(options, load_pipelines(options.models))

@@ -36,6 +36,7 @@ class ServeOptions:
     # operations
     access_log: bool = True
     graceful_timeout_s: float = 30.0
+    keep_alive_s: float = 30.0  # idle keep-alive connections are closed after this (uvicorn's default, 5 s, races busy clients)
     log_level: str = "info"
 
     def check(self) -> None:

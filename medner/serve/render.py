@@ -82,8 +82,24 @@ def render_entities(doc, *, colors: Dict[str, str], spans_key: str = "medner") -
         return displacy.render(doc, style="ent", page=False, jupyter=False, minify=True, options={"colors": colors})
 
 
-def pipeline_info(name: str, nlp, source: Optional[str] = None, manifest: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """What ``/info`` says about one loaded pipeline."""
+def release_manifest(package: str) -> Optional[Dict[str, Any]]:
+    """The release manifest of a shipped package (``releases/<version>/<package>.json``
+    of the checkout medner runs from), which holds its test scores; ``None`` elsewhere."""
+    import json
+    from pathlib import Path
+
+    from .. import __version__
+
+    path = Path(__file__).resolve().parents[2] / "releases" / __version__ / f"{package}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def pipeline_info(name: str, nlp, source: Optional[str] = None) -> Dict[str, Any]:
+    """What ``/info`` says about one loaded pipeline: meta, labels, colours,
+    the scores from its meta and, for a shipped package, its release manifest's test scores."""
     from ..packaging import output_labels
 
     meta = nlp.meta or {}
@@ -104,6 +120,8 @@ def pipeline_info(name: str, nlp, source: Optional[str] = None, manifest: Option
         "scores": scores,
         "source": source,
     }
-    if manifest:
-        info["manifest"] = manifest
+    manifest = release_manifest(info["package"])
+    if manifest and isinstance(manifest.get("test"), dict):
+        test = manifest["test"]
+        info["release_test"] = {k: test.get(k) for k in ("dataset", "precision", "recall", "f1", "per_label", "words_per_second")}
     return info

@@ -19,8 +19,14 @@ function currentPipeline() {
 
 function showPipelineMeta() {
   const p = currentPipeline();
-  const f = p.scores && typeof p.scores.ents_f === "number" ? `, F1 ${(100 * p.scores.ents_f).toFixed(1)}` : "";
-  $("pipeline-meta").textContent = `${p.package} ${p.version || ""} · ${p.labels.join(", ")}${f}`;
+  let f = "";
+  if (p.release_test && typeof p.release_test.f1 === "number") {
+    const f1 = p.release_test.f1 <= 1 ? 100 * p.release_test.f1 : p.release_test.f1;
+    f = ` · test F1 ${f1.toFixed(1)} (${p.release_test.dataset})`;
+  } else if (p.scores && typeof p.scores.ents_f === "number") {
+    f = ` · dev F1 ${(100 * p.scores.ents_f).toFixed(1)}`;
+  }
+  $("pipeline-meta").textContent = `${p.package} ${p.version || ""} · ${p.labels.length} labels${f}`;
 }
 
 async function loadInfo() {

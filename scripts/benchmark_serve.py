@@ -1,0 +1,282 @@
+"""Load test of `medner serve` on loopback, against `medner annotate` on the same texts, in one run.
+
+1. ``medner annotate`` (subprocess, its ``--summary``) on the first ``--n-docs``
+   texts of a DocBin: the offline words per second.
+2. ``medner serve`` (subprocess, 127.0.0.1 only) with the same pipeline; after
+   a warm-up, RSS of the server process.
+3. Throughput: the same texts sent from ``--clients`` concurrent clients, once
+   as one-document requests and once as requests of ``--request-docs``
+   documents; words per second with the CLI's word count, and the entities
+   must equal the CLI's records.
+4. Latency: single-sentence requests (sentences cut from the same texts) at
+   each of ``--concurrency`` (1, 8, 32) clients, ``--requests`` per level:
+   p50/p95/p99, requests per second, errors.
+5. RSS after all load; the server is stopped with SIGTERM (exit code kept).
+
+Bounded: a fixed number of requests, a timeout per request and
+``--max-seconds`` for the whole load, then it stops by itself. Only
+127.0.0.1 is contacted.
+
+    python scripts/benchmark_serve.py --model training/bc5cdr_cnn_fast/model-best \
+        --corpus corpus/bc5cdr/test.spacy --output metrics/benchmark_serve.json
+"""
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import typer
+
+from medner.benchmarking import gold_texts, machine_info
+
+HOST = "127.0.0.1"  # loopback only: never another address
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), MB."""
+    total_kb = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total_kb += int(line.split()[1])
+    return round(total_kb / 1024, 1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sentences_of(texts: List[str], n: int, min_chars: int = 40, max_chars: int = 300) -> List[str]:
+    """``n`` sentences cut from ``texts`` (cycled if there are fewer)."""
+    found = [s.strip() for t in texts for s in re.split(r"(?<=[.!?])\s+", t) if min_chars <= len(s.strip()) <= max_chars]
+    if not found:
+        raise ValueError("no sentences of 40-300 characters in the texts")
+    return [found[i % len(found)] for i in range(n)]
+
+
+def percentile(values: List[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(round(q / 100 * len(ordered) + 0.5))))
+    return ordered[rank - 1]
+
+
+async def send_all(url: str, payloads: List[Dict[str, Any]], concurrency: int, timeout_s: float, deadline: float):
+    """POST every payload with ``concurrency`` clients; ``(latencies_s, responses, errors, wall_s)``."""
+    import httpx
+
+    latencies: List[float] = []
+    responses: List[Optional[Dict[str, Any]]] = [None] * len(payloads)
+    errors: List[str] = []
+    next_index = 0
+
+    async def client_loop(client):
+        nonlocal next_index
+        while next_index < len(payloads) and time.monotonic() < deadline:
+            i = next_index
+            next_index += 1
+            started = time.perf_counter()
+            try:
+                response = await client.post("/annotate", json=payloads[i])
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    errors.append(f"{response.status_code}: {response.text[:200]}")
+                    continue
+                body = response.json()
+                if body["errors"]:
+                    errors.append(f"document errors: {body['errors']}")
+                responses[i] = body
+            except httpx.HTTPError as e:
+                errors.append(f"{type(e).__name__}: {e}")
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=timeout_s, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    missing = sum(1 for r in responses if r is None) - len(errors)
+    if missing > 0:
+        errors.append(f"{missing} request(s) not sent before --max-seconds")
+    return latencies, responses, errors, wall
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, timeout_s: float = 180) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"medner serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).json().get("status") == "ok":
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"medner serve was not ready after {timeout_s} s")
+
+
+@app.command()
+def main(
+    model: str = typer.Option(..., "--model", "-m", help="Pipeline (short name, package or directory) for both the CLI and the service."),
+    corpus: Path = typer.Option(Path("corpus/bc5cdr/test.spacy"), "--corpus", exists=True, help="DocBin whose texts are annotated."),
+    n_docs: int = typer.Option(300, "--n-docs", help="Texts for the throughput comparison."),
+    clients: int = typer.Option(8, "--clients", help="Concurrent clients for the throughput runs."),
+    request_docs: int = typer.Option(16, "--request-docs", help="Documents per request in the batched throughput run."),
+    concurrency: str = typer.Option("1,8,32", "--concurrency", help="Client counts for the latency runs."),
+    requests: int = typer.Option(400, "--requests", help="Single-sentence requests per latency level."),
+    batch_size: int = typer.Option(64, "--batch-size", help="medner annotate --batch-size and medner serve --batch-docs."),
+    timeout_s: float = typer.Option(60.0, "--timeout", help="Seconds per request."),
+    max_seconds: float = typer.Option(900.0, "--max-seconds", help="Stop sending after this long in all."),
+    output: Path = typer.Option(Path("metrics/benchmark_serve.json"), "--output", "-o"),
+) -> None:
+    from medner.annotate import read_records
+
+    levels = [int(c) for c in concurrency.split(",") if c.strip()]
+    texts = gold_texts(corpus, n_docs)
+    deadline = time.monotonic() + max_seconds
+    loadavg_before = [round(x, 2) for x in os.getloadavg()]
+    result: Dict[str, Any] = {"model": model, "corpus": str(corpus), "documents": len(texts),
+                              "characters": sum(len(t) for t in texts), "host": HOST}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        source = tmp / "texts.jsonl"
+        source.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)), encoding="utf-8")
+
+        # 1. the offline CLI
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "medner", "annotate", str(source), str(tmp / "cli.jsonl"), "--model", model,
+                        "--batch-size", str(batch_size), "--summary", str(tmp / "summary.json"), "--no-progress"],
+                       check=True, stdout=subprocess.DEVNULL)
+        cli_wall = time.perf_counter() - started
+        summary = json.loads((tmp / "summary.json").read_text())
+        cli_records = {r["id"]: r["entities"] for r in read_records(tmp / "cli.jsonl")}
+        words = summary["words"]
+        result["words"] = words
+        result["cli"] = {"annotate_seconds": summary["seconds"], "wall_seconds_with_load": round(cli_wall, 2),
+                         "words_per_second": summary["words_per_second"], "batch_size": batch_size}
+        typer.echo(f"medner annotate: {summary['words_per_second']} words/s ({words} words, {summary['seconds']} s)")
+
+        # 2. the service
+        port = free_port()
+        url = f"http://{HOST}:{port}"
+        log_path = tmp / "serve.log"
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "medner", "serve", "--model", model, "--host", HOST, "--port", str(port),
+                 "--batch-docs", str(batch_size), "--max-texts", str(max(request_docs, 1)), "--request-timeout", str(timeout_s)],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+            try:
+                started = time.perf_counter()
+                wait_until_ready(url, process)
+                result["serve_start_seconds"] = round(time.perf_counter() - started, 2)
+                rss = {"after_start": rss_mb(process.pid)}
+                single = [{"documents": [{"id": i, "text": t}]} for i, t in enumerate(texts)]
+                batched = [{"documents": [{"id": i, "text": texts[i]} for i in range(s, min(s + request_docs, len(texts)))]}
+                           for s in range(0, len(texts), request_docs)]
+                # warm-up, untimed: one pass of each throughput run and some sentences, so the
+                # allocator has seen the largest batches before "before" is measured
+                for warmup in (single, batched, [{"text": s} for s in sentences_of(texts, 100)]):
+                    asyncio.run(send_all(url, warmup, clients, timeout_s, deadline))
+                rss["after_warmup"] = rss_mb(process.pid)
+                cpu_before = cpu_seconds(process.pid)
+
+                # 3. throughput on the CLI's texts
+                runs = {}
+                for name, payloads in (("one_document_per_request", single), (f"{request_docs}_documents_per_request", batched)):
+                    latencies, responses, errors, wall = asyncio.run(send_all(url, payloads, clients, timeout_s, deadline))
+                    served = {d["id"]: d["entities"] for r in responses if r for d in r["documents"] if "entities" in d}
+                    runs[name] = {
+                        "clients": clients,
+                        "requests": len(payloads),
+                        "wall_seconds": round(wall, 3),
+                        "words_per_second": round(words / wall, 1),
+                        "vs_cli": round(words / wall / summary["words_per_second"], 3),
+                        "errors": len(errors),
+                        "error_examples": errors[:3],
+                        "same_entities_as_cli": served == cli_records,
+                    }
+                    typer.echo(f"serve {name}: {runs[name]['words_per_second']} words/s, {len(errors)} errors")
+                result["throughput"] = runs
+                rss["after_throughput"] = rss_mb(process.pid)
+
+                # 4. latency of single-sentence requests
+                latency = {}
+                for level in levels:
+                    payloads = [{"text": s} for s in sentences_of(texts, requests)]
+                    latencies, responses, errors, wall = asyncio.run(send_all(url, payloads, level, timeout_s, deadline))
+                    ms = [x * 1000 for x in latencies]
+                    latency[str(level)] = {
+                        "requests": len(payloads),
+                        "completed": len(latencies),
+                        "errors": len(errors),
+                        "error_examples": errors[:3],
+                        "p50_ms": round(percentile(ms, 50), 2) if ms else None,
+                        "p95_ms": round(percentile(ms, 95), 2) if ms else None,
+                        "p99_ms": round(percentile(ms, 99), 2) if ms else None,
+                        "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
+                        "requests_per_second": round(len(latencies) / wall, 1),
+                    }
+                    typer.echo(f"latency at {level} clients: p50 {latency[str(level)]['p50_ms']} ms, p99 {latency[str(level)]['p99_ms']} ms, {len(errors)} errors")
+                result["latency_single_sentence"] = latency
+                rss["after_latency"] = rss_mb(process.pid)
+                rss["growth_mb"] = round(rss["after_latency"] - rss["after_warmup"], 1)
+                rss["growth_percent"] = round(100 * rss["growth_mb"] / rss["after_warmup"], 2)
+                result["server_rss_mb"] = rss
+                result["server_cpu_seconds_during_load"] = round(cpu_seconds(process.pid) - cpu_before, 2)
+                import httpx
+
+                result["server_health"] = httpx.get(f"{url}/health", timeout=5).json()
+            finally:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    result["server_exit_code"] = process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    result["server_exit_code"] = "killed after 60 s"
+        log_lines = log_path.read_text().splitlines()
+    result["access_log_lines"] = sum(1 for line in log_lines if line.startswith('{"ts"'))
+    # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit code is -15; the
+    # "stopped" event is written after the in-flight requests finished and the batchers drained
+    result["server_stopped_gracefully"] = any(line.startswith('{"event": "stopped"') for line in log_lines)
+    result["total_errors"] = sum(r["errors"] for r in result["throughput"].values()) + sum(
+        r["errors"] for r in result["latency_single_sentence"].values())
+    result["note"] = ("client and server share the machine's CPUs (the load generator runs in this process); "
+                      "words are the CLI summary's count (non-space tokens); vs_cli = service words/s / medner annotate words/s "
+                      "(annotate seconds, model load excluded on both sides)")
+    result["machine"] = machine_info(("spacy", "medner", "fastapi", "uvicorn", "httpx"))
+    result["loadavg_before_after"] = [loadavg_before, [round(x, 2) for x in os.getloadavg()]]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"wrote {output}")
+    if result["total_errors"]:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()
