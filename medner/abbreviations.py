@@ -48,7 +48,8 @@ Everything is linear in the text: brackets are paired in one pass with a stack
 takes about as long per character as an abstract.
 """
 import re
-from typing import Iterable, List, Literal, NamedTuple, Optional, Sequence, Tuple
+from bisect import bisect_right
+from typing import Dict, Iterable, List, Literal, NamedTuple, Optional, Sequence, Tuple
 
 __all__ = [
     "Definition",
@@ -65,6 +66,8 @@ MAX_LONG_FORM_CHARS = 400
 MAX_BRACKET_CHARS = 200
 
 _OPENERS = {")": "(", "]": "["}
+_ALNUM_RUN = re.compile(r"[^\W_]+")
+_BRACKET = re.compile(r"[()\[\]]")
 # Sentence and clause ends: a long form never reaches back across them.
 _BOUNDARY = re.compile(r"[.!?:;]\s|\n")
 _STATISTICS = re.compile(r"[=<>\u00b1\u2264\u2265]")
@@ -110,26 +113,45 @@ def find_short_form_occurrences(text, definitions: Sequence[Definition]) -> List
     """Every occurrence of each defined short form as a whole word (case-sensitive), with the
     definition it refers to: the nearest definition of that string before it, else the first one.
 
-    One regular expression over all short forms, so the cost is one pass over the text.
+    Short forms are indexed by their first run of letters and digits, and the text's runs are
+    looked up in that index, so the cost is one pass over the text whatever the number of short
+    forms. Overlapping occurrences: the leftmost wins, then the longest.
     """
     if not isinstance(text, str):
         text = text.text
-    by_short_form = {}
+    by_short_form: Dict[str, List[Definition]] = {}
     for definition in sorted(definitions, key=lambda d: d.short_start):
         by_short_form.setdefault(text[definition.short_start:definition.short_end], []).append(definition)
-    if not by_short_form:
-        return []
-    alternatives = "|".join(re.escape(sf) for sf in sorted(by_short_form, key=len, reverse=True))
-    pattern = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
+    by_first_run: Dict[str, List[Tuple[str, int]]] = {}
+    for short_form in by_short_form:
+        run = _ALNUM_RUN.search(short_form)
+        if run is not None:
+            by_first_run.setdefault(run.group(), []).append((short_form, run.start()))
+    found = []
+    for run in _ALNUM_RUN.finditer(text):
+        for short_form, prefix in by_first_run.get(run.group(), ()):
+            start = run.start() - prefix
+            end = start + len(short_form)
+            if start < 0 or not text.startswith(short_form, start):
+                continue
+            if (start > 0 and _is_alnum(text[start - 1])) or (end < len(text) and _is_alnum(text[end])):
+                continue
+            found.append((start, -end, short_form))
+    definition_starts = {sf: [d.short_start for d in candidates] for sf, candidates in by_short_form.items()}
     occurrences = []
-    for match in pattern.finditer(text):
-        candidates = by_short_form[match.group()]
-        chosen = candidates[0]
-        for definition in candidates:
-            if definition.short_start <= match.start():
-                chosen = definition
-        occurrences.append((match.start(), match.end(), chosen))
+    last_end = 0
+    for start, negative_end, short_form in sorted(found):
+        if start < last_end:
+            continue
+        candidates = by_short_form[short_form]
+        before = bisect_right(definition_starts[short_form], start)
+        occurrences.append((start, -negative_end, candidates[max(before - 1, 0)]))
+        last_end = -negative_end
     return occurrences
+
+
+def _is_alnum(char: str) -> bool:
+    return char.isalnum()
 
 
 def _bracket_pairs(text: str, brackets: str) -> Iterable[Tuple[int, int, Optional[int]]]:
@@ -327,8 +349,10 @@ def _after_other_brackets(text: str, start: int, end: int) -> int:
     stand-alone bracketed phrase ("treatment 1 (T1) and treatment 2 (T2)": the window for "T2"
     starts after "(T1)"); brackets inside a word ("GABA(A) receptor") are kept."""
     openers: List[int] = []
-    for index in range(start, end):
-        char = text[index]
+    for bracket in _BRACKET.finditer(text, start, end):
+        index, char = bracket.start(), bracket.group()
+        if index < start:
+            continue
         if char in "([":
             openers.append(index)
         elif char in ")]":

@@ -7,6 +7,7 @@ component) or in a span group (``hf_token_classifier`` writes ``doc.spans["hf"]`
 """
 import os
 import time
+from collections import Counter
 from typing import Collection, Iterable, List, Optional
 
 from spacy.language import Language
@@ -84,3 +85,25 @@ def evaluate_pipeline(
         "batch_size": batch_size,
         "cpu_count": os.cpu_count(),
     }
+
+
+def score_pairs(predicted: Iterable[Collection], gold: Iterable[Collection]) -> dict:
+    """Precision, recall and F1 (0-100) of exact items per document, e.g. abbreviation
+    definitions as (short form, long form) strings.
+
+    Each document's items are compared as multisets: a pair defined twice in a
+    document (title and abstract) counts twice on both sides, so a gold file
+    with 1,221 pair lines has 1,221 gold items.
+    """
+    tp = fp = fn = 0
+    for predicted_items, gold_items in zip(predicted, gold):
+        predicted_counts, gold_counts = Counter(predicted_items), Counter(gold_items)
+        matched = sum((predicted_counts & gold_counts).values())
+        tp += matched
+        fp += sum(predicted_counts.values()) - matched
+        fn += sum(gold_counts.values()) - matched
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    pct = lambda v: round(100 * v, 2)  # noqa: E731
+    return {"precision": pct(precision), "recall": pct(recall), "f1": pct(f1), "tp": tp, "fp": fp, "fn": fn}

@@ -38,7 +38,7 @@ def read_med1250(path: Union[str, Path]) -> List[Med1250Abstract]:
     index = 0
     while index < len(lines):
         line = lines[index].strip()
-        if not line or not _PMID.match(line) or (index > 0 and lines[index - 1].strip()):
+        if not _starts_block(lines, index):
             index += 1
             continue
         if index + 2 >= len(lines):
@@ -46,7 +46,7 @@ def read_med1250(path: Union[str, Path]) -> List[Med1250Abstract]:
         title, abstract = lines[index + 1].strip(), lines[index + 2].strip()
         abstract_record = Med1250Abstract(pmid=line, text=f"{title}\n{abstract}", line=index + 1)
         index += 3
-        while index < len(lines) and lines[index].strip():
+        while index < len(lines) and not _starts_block(lines, index):
             pair_line = lines[index]
             if pair_line.startswith("  "):
                 short_form, bar, long_form = pair_line.strip().partition("|")
@@ -58,3 +58,9 @@ def read_med1250(path: Union[str, Path]) -> List[Med1250Abstract]:
     if not abstracts:
         raise CorpusFormatError(path, None, "no PMID blocks found (is this MED1250_labeled?)")
     return abstracts
+
+
+def _starts_block(lines: List[str], index: int) -> bool:
+    """A PMID line at the start of the file or after a blank line (definition lines can follow
+    a blank line, so a blank line alone does not end a block)."""
+    return bool(_PMID.match(lines[index].strip())) and (index == 0 or not lines[index - 1].strip())
