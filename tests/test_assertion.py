@@ -180,3 +180,13 @@ def test_extensions_are_registered_once():
     doc = Doc(blank_biomedical().vocab, words=["fever"])
     span = Span(doc, 0, 1, label="S")
     assert span._.assertion is None and span._.negated is False
+
+
+def test_displacy_marks_negated_and_uncertain(rules_nlp):
+    from medner.assertion_display import NEGATED_COLOUR, UNCERTAIN_COLOUR, assertion_ents, render_assertions
+
+    doc = rules_nlp(with_ents(rules_nlp, "No pneumonia. Possible sepsis. Fever.", ["pneumonia", "sepsis", "Fever"]))
+    labels = [e["label"] for e in assertion_ents(doc)["ents"]]
+    assert labels == ["DISEASE (negated)", "DISEASE (uncertain)", "DISEASE"]
+    html = render_assertions([doc])
+    assert NEGATED_COLOUR in html and UNCERTAIN_COLOUR in html and "DISEASE (negated)" in html
