@@ -1,7 +1,8 @@
 """The bad-input battery: awkward texts, and the checks every pipeline must pass on them.
 
-One module shared by the tests (``tests/test_bad_input.py``) and the CLI
-(``scripts/battery.py``), so that both run exactly the same cases and checks::
+One module shared by the tests (``tests/test_bad_input.py``) and the
+``medner battery`` command (needs ``psutil``: ``pip install "medner[bench]"``),
+so that both run exactly the same cases and checks::
 
     from medner.battery import battery_cases, run_battery
     results = run_battery(nlp, battery_cases())
@@ -117,7 +118,10 @@ class PeakRSS:
     """Context manager sampling this process's RSS in a thread; ``.peak_mb``, ``.growth_mb``."""
 
     def __init__(self, interval: float = 0.005):
-        import psutil
+        try:
+            import psutil
+        except ImportError as err:
+            raise ImportError('the bad-input battery measures memory with psutil: pip install "medner[bench]"') from err
 
         self._process = psutil.Process(os.getpid())
         self.interval = interval
@@ -278,3 +282,75 @@ def failures(report: Dict[str, Any]) -> List[str]:
     out += [f"chunked: {p}" for p in report.get("chunked", {}).get("problems", [])]
     return out
 
+
+
+# --------------------------------------------------------------------------- the report of `medner battery`
+SAMPLE = 10
+
+
+def summarise_case(result: Dict[str, Any]) -> Dict[str, Any]:
+    """A case result for the report: entity counts and a sample instead of every entity."""
+    out = {k: v for k, v in result.items() if k not in ("entities", "doc")}
+    entities = result.get("entities") or {}
+    out["entity_counts"] = {group: len(items) for group, items in entities.items()}
+    out["entities_sample"] = {group: [list(e) for e in items[:SAMPLE]] for group, items in entities.items()}
+    return out
+
+
+def battery_for_pipeline(
+    model: str, *, long_chars: int = LONG_DOC_CHARS, no_space_chars: int = NO_SPACE_CHARS,
+    multiprocess: bool = True, chunked_max_chars: int = 0,
+) -> Dict[str, Any]:
+    """Load ``model`` (short name, package or directory; :mod:`medner.pipelines`) and run the
+    battery on it; a pipeline that does not load is reported (``load_error``), not raised."""
+    from .pipelines import load
+
+    entry: Dict[str, Any] = {"model": model}
+    start = time.perf_counter()
+    try:
+        with PeakRSS() as rss:
+            nlp = load(model)
+    except ImportError:
+        raise
+    except Exception as err:  # noqa: BLE001 - reported, the other pipelines still run
+        entry.update(ok=False, load_error=f"{type(err).__name__}: {err}")
+        return entry
+    entry["load_seconds"] = round(time.perf_counter() - start, 3)
+    entry["load_rss_mb"] = round(rss.peak_mb, 1)
+    entry["pipe_names"] = nlp.pipe_names
+    entry["meta"] = {k: nlp.meta.get(k) for k in ("lang", "name", "version")}
+    cases = battery_cases(long_chars=long_chars, no_space_chars=no_space_chars)
+    if long_chars > nlp.max_length:
+        nlp.max_length = long_chars
+    report = run_battery(nlp, cases, multiprocess=multiprocess, chunked_max_chars=chunked_max_chars)
+    entry["cases"] = {name: summarise_case(result) for name, result in report["cases"].items()}
+    for key in ("multiprocess", "chunked"):
+        if key in report:
+            entry[key] = report[key]
+    entry["failures"] = failures(report)
+    entry["ok"] = report["ok"]
+    return entry
+
+
+def print_pipeline_result(entry: Dict[str, Any], msg) -> None:
+    """One pipeline's battery result as tables (for people; the JSON is for programs)."""
+    if "load_error" in entry:
+        msg.fail(f"could not load {entry['model']}: {entry['load_error']}")
+        return
+    rows = [
+        (name, "ok" if case["ok"] else "FAILED", case["chars"], case.get("seconds"), case.get("peak_rss_mb"),
+         sum(case["entity_counts"].values()))
+        for name, case in entry["cases"].items()
+    ]
+    msg.table(rows, header=("case", "result", "chars", "seconds", "peak RSS MB", "entities"), divider=True)
+    if "multiprocess" in entry:
+        mp = entry["multiprocess"]
+        (msg.good if mp["ok"] else msg.fail)(f"n_process=2 over {len(mp['cases'])} cases: {'same' if mp['ok'] else mp['problems']}")
+    if "chunked" in entry:
+        ch = entry["chunked"]
+        (msg.good if ch["ok"] else msg.fail)(
+            f"pipe_chunked(max_chars={ch['max_chars']}): peak RSS {ch.get('peak_rss_mb')} MB, "
+            f"entities differing from one piece: {ch['differences'] or 'none'}"
+        )
+    for problem in entry["failures"]:
+        msg.fail(problem)

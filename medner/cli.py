@@ -79,15 +79,22 @@ def annotate(
     partition_size: int = typer.Option(1000, "--partition-size", min=1, help="Documents per Dask partition."),
     output_format: OutputFormat = typer.Option(OutputFormat.jsonl, "--format", help="Part file format with --dask."),
     print_entities: bool = typer.Option(False, "--print", help="Also print each document's entities as a table (single process)."),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run on (spacy.require_gpu; needs cupy); -1: CPU."),
 ) -> None:
     """Annotate documents and write one JSONL record per document with its entities."""
     from wasabi import Printer
 
-    from .annotate import annotate_file, load_pipeline, print_summary
+    from .annotate import AnnotateOptions, DaskOptions, annotate_file, default_errors_path, load_pipeline, print_summary
     from .pipelines import PipelineNotFound, resolve
 
     msg = Printer()
-    fmt = None if input_format == InputFormat.auto else input_format.value
+    options = AnnotateOptions(
+        input_format=None if input_format == InputFormat.auto else input_format.value,
+        text_field=text_field, id_field=id_field, batch_size=batch_size, max_chars=max_chars,
+        max_batch_chars=max_batch_chars, gpu_id=gpu_id, include_text=include_text, spans_key=spans_key,
+        n_process=n_process, limit=limit, errors_path=errors, html=html, html_page_limit=html_page_limit,
+        resume=not restart, progress=progress,
+    )
     try:
         model = resolve(model)
     except PipelineNotFound as error:
@@ -97,24 +104,13 @@ def annotate(
 
         if html is not None or n_process != 1 or limit is not None or errors is not None:
             msg.warn("--html, --n-process, --limit and --errors apply to the single-process path; ignored with --dask")
-        summary, parts = annotate_dask(
-            input_path,
-            output,
-            model,
-            scheduler=dask,
-            workers=workers,
-            partition_size=partition_size,
-            output_format=output_format.value,
-            batch_size=batch_size,
-            max_chars=max_chars,
-            max_batch_chars=max_batch_chars,
-            include_text=include_text,
-            input_format=fmt,
-            text_field=text_field,
-            id_field=id_field,
-            spans_key=spans_key,
-            progress=progress,
+        dask_options = DaskOptions(
+            scheduler=dask, workers=workers, partition_size=partition_size, output_format=output_format.value
         )
+        try:
+            summary, parts = annotate_dask(input_path, output, model, options, dask_options)
+        except ValueError as error:  # e.g. resuming an output written with other settings
+            msg.fail(str(error), exits=1)
         msg.good(f"Wrote {len(parts)} new partition(s) to {output}")
         errors_file = output / "errors.jsonl"
     else:
@@ -123,30 +119,12 @@ def annotate(
         if output_format != OutputFormat.jsonl:
             msg.warn("--format parquet needs --dask; writing JSONL")
         msg.info(f"Loading {model}")
-        nlp = load_pipeline(model)
+        try:
+            nlp = load_pipeline(model, gpu_id=gpu_id)
+        except ValueError as error:  # spacy.require_gpu: no GPU or no cupy
+            msg.fail(f"--gpu-id {gpu_id}: {error}", exits=1)
         msg.good(f"Loaded {model}: {', '.join(nlp.pipe_names) or '(no components)'}")
-        summary = annotate_file(
-            input_path,
-            output,
-            nlp,
-            errors_path=errors,
-            batch_size=batch_size,
-            n_process=n_process,
-            max_chars=max_chars,
-            max_batch_chars=max_batch_chars,
-            limit=limit,
-            include_text=include_text,
-            html=html,
-            html_page_limit=html_page_limit,
-            input_format=fmt,
-            text_field=text_field,
-            id_field=id_field,
-            spans_key=spans_key,
-            progress=progress,
-            resume=not restart,
-        )
-        from .annotate import default_errors_path
-
+        summary = annotate_file(input_path, output, nlp, options)
         errors_file = errors or default_errors_path(output)
         msg.good(f"Wrote {summary.documents} record(s) to {output}")
         if print_entities:
@@ -213,6 +191,53 @@ def serve(
         run_service(options)
     except ValueError as e:
         msg.fail(str(e), exits=1)
+
+
+@app.command()
+def battery(
+    models: List[str] = typer.Argument(..., help="Pipelines: shipped short names, installed packages or directories."),
+    output: Path = typer.Option(Path("reports/battery.json"), "--output", "-o", help="JSON report."),
+    long_chars: int = typer.Option(1_000_000, "--long-chars", min=0, help="Length of the long document (0: leave it out)."),
+    no_space_chars: int = typer.Option(100_000, "--no-space-chars", min=1, help="Length of the lines without spaces."),
+    multiprocess: bool = typer.Option(True, "--multiprocess/--no-multiprocess", help="Also compare nlp.pipe(n_process=2) with one process."),
+    chunked_max_chars: int = typer.Option(
+        50_000, "--chunked-max-chars", min=0, help="Also run every case through medner.long_text.pipe_chunked with this --max-chars (0: skip)."
+    ),
+) -> None:
+    """Run the bad-input battery (awkward texts, every check) over pipelines; exit 1 if anything failed."""
+    import os
+    import platform
+    import time
+
+    from wasabi import Printer
+
+    from .battery import battery_for_pipeline, print_pipeline_result
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    msg = Printer()
+    results = []
+    for model in models:
+        msg.divider(model)
+        try:
+            entry = battery_for_pipeline(
+                model, long_chars=long_chars, no_space_chars=no_space_chars, multiprocess=multiprocess,
+                chunked_max_chars=chunked_max_chars,
+            )
+        except ImportError as error:  # psutil, from the bench extra
+            msg.fail(str(error), exits=1)
+        results.append(entry)
+        print_pipeline_result(entry, msg)
+    report = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "ok": all(e.get("ok") for e in results),
+        "pipelines": results,
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2, ensure_ascii=True) + "\n", encoding="utf8")
+    (msg.good if report["ok"] else msg.fail)(f"battery {'passed' if report['ok'] else 'FAILED'}: {output}")
+    raise typer.Exit(0 if report["ok"] else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

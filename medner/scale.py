@@ -15,44 +15,36 @@ Output directory layout::
       part-00000.jsonl        # records (written to a temp file, renamed when complete)
       ...
       _errors/part-00000.jsonl, _summaries/part-00000.json   # per partition
-      errors.jsonl            # all bad records, concatenated in partition order
+      errors.jsonl            # all bad records in partition order (only if there are any)
       summary.json            # totals of the whole output + this run's timing
 
+Ids: as on the single-process path, the first occurrence of an id in input
+order wins and later ones become ``duplicate_id`` errors, across partitions
+too: before annotating, the workers read every partition's ids and the
+client decides, in partition order, which lines are duplicates.
+
 Rerunning the same command skips partitions whose ``part-*`` file exists, so
-an interrupted run resumes at partition granularity. Workers must see the
+an interrupted run resumes at partition granularity. The manifest keeps the
+input, the model, the partitioning and every setting that decides the
+records (:data:`medner.annotate.options.RECORD_SETTINGS`); resuming with a
+different one is refused, naming it. Workers must see the
 input files and the pipeline at the same paths (shared filesystem, pipeline
 package installed in every worker environment).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
-from .annotate import (
-    BadRecord,
-    Item,
-    ReadResult,
-    SPANS_KEY,
-    Summary,
-    annotate_items,
-    detect_format,
-    doc_to_record,
-    dumps_record,
-    id_key,
-    input_files,
-    iter_jsonl,
-    iter_parquet,
-    load_pipeline,
-    read_txt_file,
-)
-from .long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
+from .annotate import AnnotateOptions, DaskOptions, Summary, annotate_items, doc_to_record, dumps_record, inputs, load_pipeline
+from .annotate.options import DEFAULT_PARTITION_SIZE
 
-DEFAULT_PARTITION_SIZE = 1000
 MANIFEST = "_manifest.json"
 
 # --------------------------------------------------------------------------- #
@@ -62,23 +54,23 @@ _PIPELINES: Dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 
-def get_pipeline(model: str) -> Tuple[Any, bool]:
+def get_pipeline(model: str, gpu_id: int = -1) -> Tuple[Any, bool]:
     """The cached pipeline for ``model`` in this process and whether this call loaded it."""
     with _LOCK:
-        if model in _PIPELINES:
-            return _PIPELINES[model], False
-        nlp = load_pipeline(model)
-        _PIPELINES[model] = nlp
+        if (model, gpu_id) in _PIPELINES:
+            return _PIPELINES[(model, gpu_id)], False
+        nlp = load_pipeline(model, gpu_id=gpu_id)
+        _PIPELINES[(model, gpu_id)] = nlp
         return nlp, True
 
 
-def _preload(model: str) -> bool:
-    return get_pipeline(model)[1]
+def _preload(model: str, gpu_id: int = -1) -> bool:
+    return get_pipeline(model, gpu_id)[1]
 
 
-def preload_pipeline(client, model: Union[str, Path]) -> Dict[str, bool]:
+def preload_pipeline(client, model: Union[str, Path], gpu_id: int = -1) -> Dict[str, bool]:
     """Load the pipeline on every worker now (worker address -> loaded by this call)."""
-    return client.run(_preload, resolve_model(model))
+    return client.run(_preload, resolve_model(model), gpu_id)
 
 
 # --------------------------------------------------------------------------- #
@@ -95,8 +87,8 @@ def plan_partitions(
     if partition_size < 1:
         raise ValueError("partition_size must be >= 1")
     input_path = Path(input_path).resolve()
-    fmt = fmt or detect_format(input_path)
-    files = input_files(input_path, fmt)
+    fmt = fmt or inputs.detect_format(input_path)
+    files = inputs.input_files(input_path, fmt)
     plan: List[Dict[str, Any]] = []
     if fmt == "txt":
         for i in range(0, len(files), partition_size):
@@ -129,18 +121,18 @@ def plan_partitions(
     return plan
 
 
-def read_partition(spec: Dict[str, Any], *, text_field: str = "text", id_field: str = "id") -> Iterator[ReadResult]:
+def read_partition(spec: Dict[str, Any], *, text_field: str = "text", id_field: str = "id") -> Iterator[inputs.ReadResult]:
     fmt = spec["format"]
     if fmt == "txt":
         root = Path(spec["root"])
         for file in spec["files"]:
-            yield read_txt_file(Path(file), root)
+            yield inputs.read_txt_file(Path(file), root)
     elif fmt == "jsonl":
-        yield from iter_jsonl(
+        yield from inputs.iter_jsonl(
             spec["file"], spec["start"], spec["end"], spec["first_line"], text_field=text_field, id_field=id_field
         )
     elif fmt == "parquet":
-        yield from iter_parquet(
+        yield from inputs.iter_parquet(
             spec["file"], spec["row_start"], spec["row_stop"], text_field=text_field, id_field=id_field
         )
     else:
@@ -149,6 +141,41 @@ def read_partition(spec: Dict[str, Any], *, text_field: str = "text", id_field: 
 
 def part_name(index: int, output_format: str) -> str:
     return f"part-{index:05d}.{output_format}"
+
+
+def partition_ids(spec: Dict[str, Any], text_field: str = "text", id_field: str = "id") -> List[Tuple[int, str]]:
+    """``(line, id key)`` of every document of a partition (bad records have no id to claim)."""
+    return [
+        (result.line, inputs.id_key(result.id))
+        for result in read_partition(spec, text_field=text_field, id_field=id_field)
+        if isinstance(result, inputs.Item)
+    ]
+
+
+def duplicate_lines(ids_per_partition: List[List[Tuple[int, str]]]) -> Dict[int, List[int]]:
+    """Partition index -> lines whose id an earlier document (in input order) already has."""
+    seen: set = set()
+    duplicates: Dict[int, List[int]] = {}
+    for index, ids in enumerate(ids_per_partition):
+        for line, key in ids:
+            if key in seen:
+                duplicates.setdefault(index, []).append(line)
+            else:
+                seen.add(key)
+    return duplicates
+
+
+def find_duplicates(client, plan: List[Dict[str, Any]], options: AnnotateOptions) -> Dict[int, List[int]]:
+    """Read every partition's ids on the workers; the duplicates, decided in partition order.
+
+    Text-file ids are paths relative to the input directory, unique by construction.
+    """
+    if not plan or plan[0]["format"] == "txt":
+        return {}
+    futures = client.map(
+        partition_ids, plan, text_field=options.text_field, id_field=options.id_field, pure=False
+    )
+    return duplicate_lines(client.gather(futures))
 
 
 # --------------------------------------------------------------------------- #
@@ -190,44 +217,41 @@ def run_partition(
     *,
     model: str,
     output_dir: str,
+    options: AnnotateOptions,
     output_format: str = "jsonl",
-    batch_size: int = 64,
-    max_chars: int = DEFAULT_MAX_CHARS,
-    max_batch_chars: int = DEFAULT_MAX_BATCH_CHARS,
-    include_text: bool = False,
-    text_field: str = "text",
-    id_field: str = "id",
-    spans_key: str = SPANS_KEY,
+    duplicates: Iterable[int] = (),
 ) -> Dict[str, Any]:
-    """Annotate one partition and write its part file; returns its summary."""
+    """Annotate one partition and write its part file; returns its summary.
+
+    ``duplicates``: lines of this partition whose id an earlier document has
+    (:func:`find_duplicates`); they become ``duplicate_id`` errors.
+    """
     start = time.perf_counter()
     out_dir = Path(output_dir)
-    nlp, loaded = get_pipeline(model)
+    nlp, loaded = get_pipeline(model, options.gpu_id)
     summary = Summary()
-    errors: List[BadRecord] = []
+    errors: List[inputs.BadRecord] = []
     records: List[Dict[str, Any]] = []
-    seen = set()
+    duplicate_set = set(duplicates)
 
-    def on_error(bad: BadRecord) -> None:
+    def on_error(bad: inputs.BadRecord) -> None:
         summary.add_error(bad)
         errors.append(bad)
 
-    def items() -> Iterator[ReadResult]:
-        for result in read_partition(spec, text_field=text_field, id_field=id_field):
-            if isinstance(result, Item):
-                key = id_key(result.id)
-                if key in seen:
-                    result = BadRecord(result.source, result.line, "duplicate_id", "id already seen in this input", result.id)
-                seen.add(key)
+    def items() -> Iterator[inputs.ReadResult]:
+        for result in read_partition(spec, text_field=options.text_field, id_field=options.id_field):
+            if isinstance(result, inputs.Item) and result.line in duplicate_set:
+                result = inputs.duplicate_id(result)
             yield result
 
     final = out_dir / part_name(index, output_format)
     tmp = out_dir / f".{final.name}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") if output_format == "jsonl" else _NullFile() as out:
         for item, doc in annotate_items(
-            nlp, items(), on_error=on_error, batch_size=batch_size, max_chars=max_chars, max_batch_chars=max_batch_chars
+            nlp, items(), on_error=on_error, batch_size=options.batch_size, max_chars=options.max_chars,
+            max_batch_chars=options.max_batch_chars,
         ):
-            record = doc_to_record(doc, item, include_text=include_text, spans_key=spans_key)
+            record = doc_to_record(doc, item, include_text=options.include_text, spans_key=options.spans_key)
             summary.add_doc(doc, record)
             if output_format == "jsonl":
                 out.write(dumps_record(record))
@@ -258,9 +282,9 @@ class _NullFile:
         return False
 
 
-def _run_partition_task(pair: Tuple[int, Dict[str, Any]], kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    index, spec = pair
-    return run_partition(index, spec, **kwargs)
+def _run_partition_task(task: Tuple[int, Dict[str, Any], List[int]], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    index, spec, duplicates = task
+    return run_partition(index, spec, duplicates=duplicates, **kwargs)
 
 
 # --------------------------------------------------------------------------- #
@@ -290,94 +314,68 @@ def annotate_dask(
     input_path: Union[str, Path],
     output_dir: Union[str, Path],
     model: Union[str, Path],
+    options: Optional[AnnotateOptions] = None,
+    dask_options: Optional[DaskOptions] = None,
     *,
-    scheduler: str = "local",
-    workers: int = 2,
     client=None,
-    partition_size: int = DEFAULT_PARTITION_SIZE,
-    output_format: str = "jsonl",
-    batch_size: int = 64,
-    max_chars: int = DEFAULT_MAX_CHARS,
-    max_batch_chars: int = DEFAULT_MAX_BATCH_CHARS,
-    include_text: bool = False,
-    input_format: Optional[str] = None,
-    text_field: str = "text",
-    id_field: str = "id",
-    spans_key: str = SPANS_KEY,
-    limit_partitions: Optional[int] = None,
-    progress: bool = True,
+    **overrides: Any,
 ) -> Tuple[Summary, List[Dict[str, Any]]]:
     """Annotate ``input_path`` on a Dask cluster into ``output_dir``.
 
-    Returns the summary of this run (``skipped`` = documents of partitions
-    already done) and the per-partition results of this run.
-    ``limit_partitions`` stops after that many new partitions (for tests and
-    dry runs).
+    ``options`` / ``dask_options`` (defaults: ``AnnotateOptions()`` /
+    ``DaskOptions()``), with any field of either overridden by keyword
+    (``annotate_dask(inp, out, model, partition_size=5)``). ``client``: an
+    existing ``distributed.Client`` (else one is started from
+    ``dask_options.scheduler``). Returns the summary of this run
+    (``skipped`` = documents of partitions already done) and the
+    per-partition results of this run.
     """
     import dask.bag as db
     from distributed import as_completed
     from tqdm import tqdm
 
+    option_names = {f.name for f in dataclasses.fields(AnnotateOptions)}
+    opts = dataclasses.replace(options or AnnotateOptions(), **{k: v for k, v in overrides.items() if k in option_names})
+    dopts = dataclasses.replace(dask_options or DaskOptions(), **{k: v for k, v in overrides.items() if k not in option_names})
     start_time = time.perf_counter()
-    if output_format not in {"jsonl", "parquet"}:
-        raise ValueError("output_format must be 'jsonl' or 'parquet'")
     out_dir = Path(output_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     model = resolve_model(model)
-    plan = plan_partitions(input_path, input_format, partition_size)
+    plan = plan_partitions(input_path, opts.input_format, dopts.partition_size)
     manifest = {
         "input": str(Path(input_path).resolve()),
         "model": model,
-        "output_format": output_format,
-        "partition_size": partition_size,
-        "include_text": include_text,
-        "max_chars": max_chars,
+        "output_format": dopts.output_format,
+        "partition_size": dopts.partition_size,
+        **opts.record_settings(),
         "partitions": plan,
     }
-    manifest_path = out_dir / MANIFEST
-    if manifest_path.exists():
-        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if previous != manifest:
-            raise ValueError(
-                f"{out_dir} holds the output of a different run (input, model, format or partitioning "
-                f"changed); use a new output directory or delete it"
-            )
-    else:
-        manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    check_manifest(out_dir / MANIFEST, manifest)
 
     summary = Summary()
     todo = []
     for i, spec in enumerate(plan):
-        if (out_dir / part_name(i, output_format)).exists():
+        if (out_dir / part_name(i, dopts.output_format)).exists():
             done = out_dir / "_summaries" / f"part-{i:05d}.json"
             summary.skipped += json.loads(done.read_text())["documents"] if done.exists() else spec["n"]
         else:
             todo.append((i, spec))
-    if limit_partitions is not None:
-        todo = todo[:limit_partitions]
+    if dopts.limit_partitions is not None:
+        todo = todo[: dopts.limit_partitions]
 
     results: List[Dict[str, Any]] = []
     if todo:
         own_client = own_cluster = None
         if client is None:
-            client, own_cluster = start_client(scheduler, workers)
+            client, own_cluster = start_client(dopts.scheduler, dopts.workers)
             own_client = client
-        kwargs = dict(
-            model=model,
-            output_dir=str(out_dir),
-            output_format=output_format,
-            batch_size=batch_size,
-            max_chars=max_chars,
-            max_batch_chars=max_batch_chars,
-            include_text=include_text,
-            text_field=text_field,
-            id_field=id_field,
-            spans_key=spans_key,
-        )
+        kwargs = dict(model=model, output_dir=str(out_dir), options=opts, output_format=dopts.output_format)
         try:
-            bag = db.from_sequence(todo, npartitions=len(todo)).map(_run_partition_task, kwargs)
+            duplicates = find_duplicates(client, plan, opts)
+            tasks = [(i, spec, duplicates.get(i, [])) for i, spec in todo]
+            bag = db.from_sequence(tasks, npartitions=len(tasks)).map(_run_partition_task, kwargs)
             futures = client.compute(bag.to_delayed())
-            bar = tqdm(total=sum(s["n"] for _, s in todo), unit="doc", disable=not progress, desc="annotate (dask)")
+            bar = tqdm(total=sum(s["n"] for _, s in todo), unit="doc", disable=not opts.progress, desc="annotate (dask)")
             try:
                 for future in as_completed(futures):
                     for part in future.result():
@@ -395,25 +393,45 @@ def annotate_dask(
                 own_cluster.close()
     summary.seconds = time.perf_counter() - start_time
     results.sort(key=lambda r: r["partition"])
-    _write_totals(out_dir, plan, output_format, summary)
+    _write_totals(out_dir, plan, dopts.output_format, summary)
     return summary, results
+
+
+def check_manifest(path: Path, manifest: Dict[str, Any]) -> None:
+    """Write the manifest of a new output; refuse to resume an output written with other settings."""
+    if not path.exists():
+        path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        return
+    previous = json.loads(path.read_text(encoding="utf-8"))
+    changed = sorted(key for key in set(previous) | set(manifest) if previous.get(key) != manifest.get(key))
+    if changed:
+        raise ValueError(
+            f"{path.parent} holds the output of a different run ({', '.join(changed)} changed); "
+            f"use a new output directory or delete it"
+        )
 
 
 def _write_totals(out_dir: Path, plan: List[Dict[str, Any]], output_format: str, run: Summary) -> None:
     """``errors.jsonl`` (all partitions) and ``summary.json`` (whole output + this run)."""
     total = Summary()
     complete = 0
-    with open(out_dir / "errors.jsonl", "w", encoding="utf-8") as errors:
-        for i in range(len(plan)):
-            if not (out_dir / part_name(i, output_format)).exists():
-                continue
-            complete += 1
-            part_summary = out_dir / "_summaries" / f"part-{i:05d}.json"
-            if part_summary.exists():
-                total.merge(Summary.from_dict(json.loads(part_summary.read_text(encoding="utf-8"))))
-            part_errors = out_dir / "_errors" / f"part-{i:05d}.jsonl"
-            if part_errors.exists():
-                errors.write(part_errors.read_text(encoding="utf-8"))
+    errors: List[str] = []
+    for i in range(len(plan)):
+        if not (out_dir / part_name(i, output_format)).exists():
+            continue
+        complete += 1
+        part_summary = out_dir / "_summaries" / f"part-{i:05d}.json"
+        if part_summary.exists():
+            total.merge(Summary.from_dict(json.loads(part_summary.read_text(encoding="utf-8"))))
+        part_errors = out_dir / "_errors" / f"part-{i:05d}.jsonl"
+        if part_errors.exists():
+            errors.append(part_errors.read_text(encoding="utf-8"))
+    # as on the single-process path: an error file only when there are errors, never a stale one
+    errors_file = out_dir / "errors.jsonl"
+    if any(errors):
+        errors_file.write_text("".join(errors), encoding="utf-8")
+    elif errors_file.exists():
+        errors_file.unlink()
     total.skipped = 0
     data = {
         "output": total.to_dict(),

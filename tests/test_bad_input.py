@@ -97,3 +97,28 @@ def test_long_document(tiny_pipelines, name):  # noqa: F811
         stats = result["stats"]["medner.hf.stats"]
         assert stats["pieces"] > 100 * 128  # far more than one window
         assert stats["unplaced_pieces"] == 0 and stats["tokens_without_pieces"] == 0
+
+
+def test_battery_command(tmp_path):
+    """``medner battery``: a JSON report per pipeline, exit 1 when one fails (here: does not load)."""
+    import json
+
+    from ruler import ruler_nlp
+    from typer.testing import CliRunner
+
+    from medner.cli import app
+
+    ruler_nlp({"CHEMICAL": ["aspirin"], "DISEASE": ["renal failure"]}).to_disk(tmp_path / "ruler")
+    options = ["--long-chars", "0", "--no-space-chars", "200", "--no-multiprocess", "--chunked-max-chars", "0"]
+    report_path = tmp_path / "battery.json"
+    result = CliRunner().invoke(app, ["battery", str(tmp_path / "ruler"), "-o", str(report_path), *options])
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    (pipeline,) = report["pipelines"]
+    assert report["ok"] and pipeline["ok"] and set(pipeline["cases"]) == set(battery_cases(long_chars=0))
+    assert pipeline["cases"]["crlf"]["entity_counts"]["ents"] == 2  # aspirin, renal failure
+    missing = tmp_path / "no_such_pipeline"
+    result = CliRunner().invoke(app, ["battery", str(tmp_path / "ruler"), str(missing), "-o", str(report_path), *options])
+    assert result.exit_code == 1
+    report = json.loads(report_path.read_text())
+    assert not report["ok"] and str(missing) in report["pipelines"][1]["load_error"]

@@ -124,3 +124,66 @@ def test_dask_resume_and_parquet(setup, client):
     assert {k: (v["site"], v["entities"]) for k, v in got.items()} == {
         r["id"]: (r.get("site", "-"), r["entities"]) for r in rows
     }
+
+
+def test_dask_duplicate_ids_across_partitions_match_single_process(setup, client):
+    """The first occurrence of an id wins on both paths, also when the copies are in different partitions."""
+    tmp, model, _, _, _ = setup
+    lines = [
+        {"id": "a", "text": "Cisplatin caused nephrotoxicity."},
+        {"id": "b", "text": "No findings."},
+        {"id": "c", "text": "Aspirin for fever."},
+        {"id": "a", "text": "A second document claiming id a."},  # partition 1 (size 2): a duplicate of line 1
+        {"id": 1, "text": "integer id"},
+        {"id": "1", "text": "string id: not the same id as 1"},
+        {"id": 1, "text": "a duplicate of the integer id"},  # partition 3
+        {"id": "c", "text": "and of c"},
+    ]
+    inp = tmp / "dups.jsonl"
+    inp.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    single = tmp / "dups_single.jsonl"
+    result = runner.invoke(app, ["annotate", str(inp), str(single), "-m", str(model), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    out = tmp / "dups_dask"
+    summary, _ = annotate_dask(inp, out, model, client=client, partition_size=2, progress=False)
+    assert read_records(out) == read_records(single)
+    assert [r["id"] for r in read_records(out)] == ["a", "b", "c", 1, "1"]
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    single_errors = [json.loads(line) for line in (tmp / "dups_single.errors.jsonl").read_text().splitlines()]
+    assert errors == single_errors
+    assert [(e["line"], e["id"], e["reason"]) for e in errors] == [(4, "a", "duplicate_id"), (7, 1, "duplicate_id"), (8, "c", "duplicate_id")]
+    assert summary.errors == 3 and summary.documents == 5
+
+
+def test_dask_resume_with_other_record_settings_is_refused(setup, client):
+    """Every setting that decides the records is in the manifest: resuming with another value is refused, naming it."""
+    tmp, model, _, _, _ = setup
+    inp = tmp / "small.jsonl"
+    inp.write_text("".join(json.dumps({"id": i, "text": "Aspirin.", "body": "x", "doc_id": i}) + "\n" for i in range(3)))
+    out = tmp / "resume_settings"
+    annotate_dask(inp, out, model, client=client, partition_size=2, limit_partitions=1, progress=False)
+    for setting, value in [("text_field", "body"), ("id_field", "doc_id"), ("spans_key", "other"), ("max_batch_chars", 123)]:
+        with pytest.raises(ValueError, match=rf"different run \({setting} changed\)"):
+            annotate_dask(inp, out, model, client=client, partition_size=2, progress=False, **{setting: value})
+    # the CLI says so in one line, no traceback
+    result = runner.invoke(
+        app, ["annotate", str(inp), str(out), "-m", str(model), "--dask", client.scheduler.address,
+              "--partition-size", "2", "--text-field", "body", "--no-progress"],
+    )
+    assert result.exit_code == 1 and "(text_field changed)" in result.output and "Traceback" not in result.output
+    # the same settings resume
+    summary, parts = annotate_dask(inp, out, model, client=client, partition_size=2, progress=False)
+    assert summary.skipped == 2 and len(parts) == 1 and len(read_records(out)) == 3
+
+
+def test_dask_writes_no_empty_error_file(setup, client):
+    """As on the single-process path: errors.jsonl only when a record failed; a stale one is removed."""
+    tmp, model, _, _, _ = setup
+    inp = tmp / "clean.jsonl"
+    inp.write_text("".join(json.dumps({"id": i, "text": "Aspirin for fever."}) + "\n" for i in range(4)))
+    out = tmp / "clean_out"
+    out.mkdir()
+    (out / "errors.jsonl").write_text('{"reason": "from an earlier run"}\n')
+    summary, parts = annotate_dask(inp, out, model, client=client, partition_size=2, progress=False)
+    assert summary.errors == 0 and len(parts) == 2 and len(read_records(out)) == 4
+    assert not (out / "errors.jsonl").exists()

@@ -1,0 +1,178 @@
+"""The output record of one annotated document: the one shape every path writes.
+
+``medner annotate`` (single process and Dask) and the HTTP service build
+records with :func:`doc_to_record`, so they agree byte for byte::
+
+    {"id": ..., <passthrough fields>, "entities": [
+        {"start": 10, "end": 19, "text": "cisplatin", "label": "Chemical",
+         "source": "ner", "score": 0.97}, ...]}
+
+``start``/``end`` are character offsets (Python string indices, i.e. Unicode
+code points) into the input text: ``text[start:end] == entity["text"]``.
+One entity's fields are built in :func:`entity_record`; a component that adds
+a field (assertion, linking) extends that one function.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from .inputs import BadRecord, Item
+
+SPANS_KEY = "medner"
+
+
+def _lookup(values: Any, i: int, n: int, span) -> Any:
+    """Per-span value from span-group attrs: a list parallel to the group, or a
+    dict keyed by (start_char, end_char[, label]) / "start:end[:label]"."""
+    if values is None:
+        return None
+    if isinstance(values, (list, tuple)):
+        return values[i] if len(values) == n else None
+    if isinstance(values, dict):
+        s, e, lab = span.start_char, span.end_char, span.label_
+        for key in ((s, e, lab), f"{s}:{e}:{lab}", (s, e), f"{s}:{e}", i, str(i)):
+            if key in values:
+                return values[key]
+    return None
+
+
+def _score(value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else value
+def entity_record(span, text: str, *, source: str, score: Any = None) -> Dict[str, Any]:
+    """One entity of an output record (``text`` is the doc's text, passed in so it is built once).
+
+    The one place an entity's fields are made: a field that a component adds
+    (e.g. ``assertion``, ``kb_id``, ``candidates``) is added here.
+    """
+    return {
+        "start": span.start_char,
+        "end": span.end_char,
+        "text": text[span.start_char : span.end_char],
+        "label": span.label_,
+        "source": source,
+        "score": _score(score),
+    }
+
+
+def doc_entities(doc, spans_key: str = SPANS_KEY) -> List[Dict[str, Any]]:
+    """Entities of an annotated doc, sorted by offsets.
+
+    If the merge component wrote ``doc.spans[spans_key]``, that group is used,
+    with ``attrs["sources"]``/``attrs["scores"]`` (when present) giving each
+    span's source component and score; otherwise ``doc.ents`` with source
+    ``"ents"`` and score ``None``.
+    """
+    text = doc.text
+    if spans_key in doc.spans:
+        group = doc.spans[spans_key]
+        attrs = getattr(group, "attrs", {}) or {}
+        sources, scores = attrs.get("sources"), attrs.get("scores")
+        n = len(group)
+        entities = []
+        for i, span in enumerate(group):
+            source = _lookup(sources, i, n, span)
+            entities.append(
+                entity_record(
+                    span, text, source=str(source) if source is not None else spans_key, score=_lookup(scores, i, n, span)
+                )
+            )
+    else:
+        entities = [entity_record(span, text, source="ents") for span in doc.ents]
+    entities.sort(key=lambda e: (e["start"], e["end"], e["label"], e["source"]))
+    return entities
+
+
+def doc_to_record(doc, item: Item, *, include_text: bool = False, spans_key: str = SPANS_KEY) -> Dict[str, Any]:
+    """The output record for one document: id, passthrough fields, entities."""
+    record: Dict[str, Any] = {"id": item.id}
+    if include_text:
+        record["text"] = item.text
+    for key, value in item.meta.items():
+        if key not in record:
+            record[key] = value
+    record["entities"] = doc_entities(doc, spans_key)
+    return record
+
+
+def dumps_record(record: Dict[str, Any]) -> str:
+    """One JSONL line (UTF-8 text; lone surrogates fall back to ``\\u`` escapes)."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record, ensure_ascii=True)
+    return line + "\n"
+
+
+def count_words(doc) -> int:
+    return sum(1 for token in doc if not token.is_space)
+
+
+@dataclass
+class Summary:
+    documents: int = 0
+    characters: int = 0
+    words: int = 0
+    entities: Counter = field(default_factory=Counter)
+    errors: int = 0
+    error_reasons: Counter = field(default_factory=Counter)
+    skipped: int = 0
+    seconds: float = 0.0
+
+    def add_doc(self, doc, record: Dict[str, Any]) -> None:
+        self.documents += 1
+        self.characters += len(doc.text)
+        self.words += count_words(doc)
+        self.entities.update(e["label"] for e in record["entities"])
+
+    def add_error(self, bad: BadRecord) -> None:
+        self.errors += 1
+        self.error_reasons[bad.reason] += 1
+
+    def merge(self, other: "Summary") -> None:
+        self.documents += other.documents
+        self.characters += other.characters
+        self.words += other.words
+        self.entities.update(other.entities)
+        self.errors += other.errors
+        self.error_reasons.update(other.error_reasons)
+        self.skipped += other.skipped
+
+    def to_dict(self) -> Dict[str, Any]:
+        seconds = self.seconds
+        return {
+            "documents": self.documents,
+            "characters": self.characters,
+            "words": self.words,
+            "entities": sum(self.entities.values()),
+            "entities_per_label": dict(sorted(self.entities.items())),
+            "errors": self.errors,
+            "error_reasons": dict(sorted(self.error_reasons.items())),
+            "skipped_already_done": self.skipped,
+            "seconds": round(seconds, 3),
+            "documents_per_second": round(self.documents / seconds, 2) if seconds > 0 else None,
+            "words_per_second": round(self.words / seconds, 1) if seconds > 0 else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Summary":
+        return cls(
+            documents=data["documents"],
+            characters=data["characters"],
+            words=data["words"],
+            entities=Counter(data.get("entities_per_label", {})),
+            errors=data["errors"],
+            error_reasons=Counter(data.get("error_reasons", {})),
+            skipped=data.get("skipped_already_done", 0),
+            seconds=data.get("seconds", 0.0),
+        )
