@@ -332,6 +332,19 @@ def battery_for_pipeline(
     return entry
 
 
+def battery_report(entries: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The JSON report of ``medner battery``: one :func:`battery_for_pipeline` entry per pipeline."""
+    import platform
+
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "ok": all(e.get("ok") for e in entries),
+        "pipelines": entries,
+    }
+
+
 def print_pipeline_result(entry: Dict[str, Any], msg) -> None:
     """One pipeline's battery result as tables (for people; the JSON is for programs)."""
     if "load_error" in entry:

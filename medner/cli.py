@@ -206,12 +206,10 @@ def battery(
 ) -> None:
     """Run the bad-input battery (awkward texts, every check) over pipelines; exit 1 if anything failed."""
     import os
-    import platform
-    import time
 
     from wasabi import Printer
 
-    from .battery import battery_for_pipeline, print_pipeline_result
+    from .battery import battery_for_pipeline, battery_report, print_pipeline_result
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     msg = Printer()
@@ -227,13 +225,7 @@ def battery(
             msg.fail(str(error), exits=1)
         results.append(entry)
         print_pipeline_result(entry, msg)
-    report = {
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "ok": all(e.get("ok") for e in results),
-        "pipelines": results,
-    }
+    report = battery_report(results)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2, ensure_ascii=True) + "\n", encoding="utf8")
     (msg.good if report["ok"] else msg.fail)(f"battery {'passed' if report['ok'] else 'FAILED'}: {output}")

@@ -7,7 +7,7 @@ the pipeline runner and the record builder; a new option is added here once.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
@@ -68,9 +68,6 @@ class AnnotateOptions:
     def record_settings(self) -> Dict[str, Any]:
         """The settings that decide the records (kept in a Dask output's manifest)."""
         return {name: getattr(self, name) for name in RECORD_SETTINGS}
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)
