@@ -7,7 +7,7 @@ a transformer listener in a transformer pipeline), embeds each token's
 dimensions, concatenates both and mixes them back to ``width`` with a Maxout
 layer, so the encoder after it is unchanged.
 """
-from typing import List
+from typing import List, Optional
 
 from spacy.tokens import Doc
 from spacy.util import registry
@@ -23,18 +23,47 @@ __all__ = ["build_vocab_features", "vocab_tag_ids"]
 @registry.architectures("medner.VocabFeatures.v1")
 def build_vocab_features(
     embed: Model[List[Doc], List[Floats2d]],
-    width: int,
+    width: Optional[int] = None,
     feature_width: int = 16,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """``embed``'s vectors + an embedding of the dictionary tags (``feature_width`` dims), mixed to ``width``."""
+    """``embed``'s vectors + an embedding of the dictionary tags (``feature_width`` dims), mixed to ``width``.
+
+    ``width=None``: the width ``embed`` produces, found at initialization, so a
+    transformer listener over any local model needs no second config value.
+    """
     tag_embed = chain(vocab_tag_ids(), with_array(Embed(feature_width, N_TAG_IDS)))
-    model: Model[List[Doc], List[Floats2d]] = chain(
-        concatenate(embed, tag_embed),
-        with_array(Maxout(width, nP=3, dropout=0.0, normalize=True)),
+    joined = concatenate(embed, tag_embed)
+    mix = with_array(Maxout(width, nP=3, dropout=0.0, normalize=True))
+    model: Model[List[Doc], List[Floats2d]] = Model(
+        "vocab_features", _forward, init=_init, layers=[joined, mix], dims={"nO": width},
+        attrs={"feature_width": feature_width},
     )
     model.set_ref("embed", embed)
-    model.set_dim("nO", width)
     return model
+
+
+def _forward(model: Model, docs: List[Doc], is_train: bool):
+    joined, mix = model.layers
+    joined_vectors, backprop_joined = joined(docs, is_train)
+    vectors, backprop_mix = mix(joined_vectors, is_train)
+    return vectors, lambda d_vectors: backprop_joined(backprop_mix(d_vectors))
+
+
+def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+    joined, mix = model.layers
+    if X is None:
+        joined.initialize()
+        mix.initialize()
+        return
+    joined.initialize(X=X)
+    joined_vectors = joined.predict(X)
+    if model.has_dim("nO") is not True:
+        model.set_dim("nO", joined_vectors[0].shape[1] - model.attrs["feature_width"])
+    width = model.get_dim("nO")
+    for layer in mix.walk():  # with_array > chain(Maxout, LayerNorm): all output `width`
+        if layer.has_dim("nO") is None:
+            layer.set_dim("nO", width)
+    mix.initialize(X=joined_vectors)
 
 
 def vocab_tag_ids() -> Model[List[Doc], List[Ints1d]]:

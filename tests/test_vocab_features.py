@@ -144,3 +144,28 @@ def test_missing_dictionary_file_is_named(tmp_path, nlp, vocab_files):
     (tmp_path / "vf" / PATTERNS_FILE).unlink()
     with pytest.raises(ValueError, match=r"dictionary file missing: .*vocab_patterns\.msgpack\.gz"):
         VocabFeatureTagger(nlp.vocab, "vocab_features").from_disk(tmp_path / "vf")
+
+
+def test_trf_vocab_config_trains_on_a_tiny_bert_with_the_width_found_at_initialization(tmp_path, vocab_files):
+    from pipelines import TRF_OVERRIDES
+    from tiny_bert import make_tiny_token_classifier
+
+    base_dir = make_tiny_token_classifier(tmp_path / "tiny_bert", hidden_size=32)
+    config = load_config(ROOT / "configs" / "trf_vocab.cfg", overrides=dict(TRF_OVERRIDES, **{
+        "paths.transformer_model": str(base_dir),
+        "paths.vocab_medic": str(vocab_files[0]), "paths.vocab_mesh": str(vocab_files[1]),
+    }))
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    gold = _tiny_docs(nlp)
+    examples = [Example(nlp.make_doc(doc.text), doc) for doc in gold]
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(2):
+        losses = nlp.update(examples, sgd=optimizer, annotates=["vocab_features"])
+    assert losses["ner"] > 0
+    vocab_layer = next(node for node in nlp.get_pipe("ner").model.walk() if node.name == "vocab_features")
+    assert vocab_layer.get_dim("nO") == 32  # the tiny BERT's hidden size, not a config value
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    doc = loaded("Rats given cisplatin developed chronic kidney failure .")
+    assert [t._.vocab_match for t in doc][:3] == ["B-MESH", "O", "B-MESH"]
+    assert doc._.trf_data is not None
