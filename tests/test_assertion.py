@@ -190,3 +190,25 @@ def test_displacy_marks_negated_and_uncertain(rules_nlp):
     assert labels == ["DISEASE (negated)", "DISEASE (uncertain)", "DISEASE"]
     html = render_assertions([doc])
     assert NEGATED_COLOUR in html and UNCERTAIN_COLOUR in html and "DISEASE (negated)" in html
+
+
+def test_annotate_cli_writes_the_assertion_of_each_entity(tmp_path):
+    import json as json_
+
+    from typer.testing import CliRunner
+
+    from medner.cli import app
+
+    nlp = blank_biomedical()
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "DISEASE", "pattern": [{"LOWER": "pneumonia"}]},
+                        {"label": "SIGN", "pattern": [{"LOWER": "fever"}]}])
+    nlp.add_pipe("medner_assertion", name="assertion", config={"method": "rules"})
+    nlp.to_disk(tmp_path / "pipeline")
+    (tmp_path / "in.jsonl").write_text(json_.dumps({"id": "a", "text": "No pneumonia. Fever since Monday."}) + "\n")
+    result = CliRunner().invoke(app, ["annotate", str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"),
+                                      "--model", str(tmp_path / "pipeline"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    (record,) = [json_.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [(e["text"], e["label"], e["assertion"]) for e in record["entities"]] == [
+        ("pneumonia", "DISEASE", "negated"), ("Fever", "SIGN", "present")]

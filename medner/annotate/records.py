@@ -54,7 +54,7 @@ def entity_record(span, text: str, *, source: str, score: Any = None) -> Dict[st
     The one place an entity's fields are made: a field that a component adds
     (e.g. ``assertion``, ``kb_id``, ``candidates``) is added here.
     """
-    return {
+    record = {
         "start": span.start_char,
         "end": span.end_char,
         "text": text[span.start_char : span.end_char],
@@ -62,6 +62,11 @@ def entity_record(span, text: str, *, source: str, score: Any = None) -> Dict[st
         "source": source,
         "score": _score(score),
     }
+    # medner_assertion's value (present/negated/uncertain/historical/family), where the pipeline set one.
+    assertion = span._.assertion if span.has_extension("assertion") else None
+    if assertion is not None:
+        record["assertion"] = assertion
+    return record
 
 
 def doc_entities(doc, spans_key: str = SPANS_KEY) -> List[Dict[str, Any]]:

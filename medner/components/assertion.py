@@ -171,7 +171,8 @@ def _word(token) -> str:
 
 
 def span_features(doc: Doc, span: Span, starts: Sequence[int], window: int,
-                  triggers: Optional[List[Trigger]] = None, label_values: Optional[Dict[str, str]] = None) -> List[str]:
+                  triggers: Optional[List[Trigger]] = None, label_values: Optional[Dict[str, str]] = None,
+                  far_triggers: Optional[List[Trigger]] = None) -> List[str]:
     """Sparse binary features of one span: its label, its words, the words around it in its segment."""
     n = len(doc)
     left_start, _ = segment_of(starts, span.start, n)
@@ -194,6 +195,10 @@ def span_features(doc: Doc, span: Span, starts: Sequence[int], window: int,
         feats.append(f"rule={rules_value(span, triggers, label_values or {})}")
         feats += [f"trigger={t.category}:{t.phrase}" for t in triggers]
         feats += [f"rulecat={t.category}" for t in triggers]
+    if far_triggers is not None:
+        # Scopes 3x longer: the "no" of "no fever, chills, nausea, vomiting or rash".
+        feats += [f"farcat={t.category}" for t in far_triggers]
+        feats += [f"far={t.category}:{t.phrase}" for t in far_triggers]
     return feats
 
 
@@ -313,7 +318,7 @@ class AssertionComponent:
         self._compile()
 
     def _compile(self) -> None:
-        self._matcher, self._rules_by_key = build_matcher(self.vocab, self.rules, self._tokenizer)
+        self._matcher, self._rules_by_id = build_matcher(self.vocab, self.rules, self._tokenizer)
 
     def target_spans(self, doc: Doc) -> List[Span]:
         if self.span_key is None:
@@ -331,13 +336,11 @@ class AssertionComponent:
                 f"doc.spans['{ASSERTION_KEY}']), or use method='rules'"
             )
         starts = segment_starts(doc)
-        triggers = find_triggers(doc, self._matcher, self._rules_by_key)
+        triggers = find_triggers(doc, self._matcher, self._rules_by_id)
         reached = rule_verdicts(doc, spans, triggers, starts, self.max_scope)
         if self.method == "rules":
             return [rules_value(s, r, self.label_values) for s, r in zip(spans, reached)]
-        with_rules = self.method == "combined"
-        feats = [span_features(doc, s, starts, self.window, r if with_rules else None, self.label_values)
-                 for s, r in zip(spans, reached)]
+        feats = self._features(doc, spans, starts, triggers, reached)
         return self.classifier.predict(feats)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -349,6 +352,14 @@ class AssertionComponent:
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterable[Doc]:
         for doc in docs:
             yield self(doc)
+
+    def _features(self, doc: Doc, spans: Sequence[Span], starts: Sequence[int], triggers: List[Trigger],
+                  reached: List[List[Trigger]]) -> List[List[str]]:
+        if self.method != "combined":
+            return [span_features(doc, s, starts, self.window) for s in spans]
+        far = rule_verdicts(doc, spans, triggers, starts, 3 * self.max_scope)
+        return [span_features(doc, s, starts, self.window, r, self.label_values, f)
+                for s, r, f in zip(spans, reached, far)]
 
     # -------------------------------------------------------------- training
     def training_features(self, examples: Iterable[Example]) -> Tuple[List[List[str]], List[str]]:
@@ -362,13 +373,10 @@ class AssertionComponent:
             entity_labels = group.attrs.get("entity_labels", [""] * len(group))
             spans = [Span(ref, s.start, s.end, label=lab) for s, lab in zip(group, entity_labels)]
             starts = segment_starts(ref)
-            reached = rule_verdicts(ref, spans, find_triggers(ref, self._matcher, self._rules_by_key),
-                                    starts, self.max_scope)
-            with_rules = self.method == "combined"
-            for span, gold, r in zip(spans, group, reached):
-                feature_lists.append(span_features(ref, span, starts, self.window, r if with_rules else None,
-                                                   self.label_values))
-                labels.append(gold.label_)
+            triggers = find_triggers(ref, self._matcher, self._rules_by_id)
+            reached = rule_verdicts(ref, spans, triggers, starts, self.max_scope)
+            feature_lists.extend(self._features(ref, spans, starts, triggers, reached))
+            labels.extend(gold.label_ for gold in group)
         return feature_lists, labels
 
     def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None,
