@@ -11,7 +11,8 @@
 4. Latency: single-sentence requests (sentences cut from the same texts) at
    each of ``--concurrency`` (1, 8, 32) clients, ``--requests`` per level:
    p50/p95/p99, requests per second, errors.
-5. RSS after all load; the server is stopped with SIGTERM (exit code kept).
+5. RSS after all load; the server is stopped with SIGTERM; ``medner annotate``
+   runs again, and the service is compared with the mean of both CLI runs.
 
 Bounded: a fixed number of requests, a timeout per request and
 ``--max-seconds`` for the whole load, then it stops by itself. Only
@@ -68,6 +69,14 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process (the load generator) so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def sentences_of(texts: List[str], n: int, min_chars: int = 40, max_chars: int = 300) -> List[str]:
@@ -167,19 +176,21 @@ def main(
         source = tmp / "texts.jsonl"
         source.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)), encoding="utf-8")
 
-        # 1. the offline CLI
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "medner", "annotate", str(source), str(tmp / "cli.jsonl"), "--model", model,
-                        "--batch-size", str(batch_size), "--summary", str(tmp / "summary.json"), "--no-progress"],
-                       check=True, stdout=subprocess.DEVNULL)
-        cli_wall = time.perf_counter() - started
-        summary = json.loads((tmp / "summary.json").read_text())
-        cli_records = {r["id"]: r["entities"] for r in read_records(tmp / "cli.jsonl")}
+        def run_cli(name: str) -> Dict[str, Any]:
+            """``medner annotate`` on the texts: its summary (annotate seconds exclude loading)."""
+            subprocess.run([sys.executable, "-m", "medner", "annotate", str(source), str(tmp / f"{name}.jsonl"), "--model", model,
+                            "--batch-size", str(batch_size), "--summary", str(tmp / f"{name}.summary.json"), "--no-progress",
+                            "--restart"], check=True, stdout=subprocess.DEVNULL)
+            summary = json.loads((tmp / f"{name}.summary.json").read_text())
+            typer.echo(f"medner annotate ({name}): {summary['words_per_second']} words/s ({summary['words']} words, {summary['seconds']} s)")
+            return summary
+
+        # 1. the offline CLI, before the service (and again after it, since other work on the machine varies)
+        summary = run_cli("cli_before")
+        cli_records = {r["id"]: r["entities"] for r in read_records(tmp / "cli_before.jsonl")}
         words = summary["words"]
         result["words"] = words
-        result["cli"] = {"annotate_seconds": summary["seconds"], "wall_seconds_with_load": round(cli_wall, 2),
-                         "words_per_second": summary["words_per_second"], "batch_size": batch_size}
-        typer.echo(f"medner annotate: {summary['words_per_second']} words/s ({words} words, {summary['seconds']} s)")
+        result["cli"] = {"batch_size": batch_size, "before": {"annotate_seconds": summary["seconds"], "words_per_second": summary["words_per_second"]}}
 
         # 2. the service
         port = free_port()
@@ -209,6 +220,7 @@ def main(
                 # 3. throughput on the CLI's texts
                 runs = {}
                 for name, payloads in (("one_document_per_request", single), (f"{request_docs}_documents_per_request", batched)):
+                    server_cpu, client_cpu = cpu_seconds(process.pid), own_cpu_seconds()
                     latencies, responses, errors, wall = asyncio.run(send_all(url, payloads, clients, timeout_s, deadline))
                     served = {d["id"]: d["entities"] for r in responses if r for d in r["documents"] if "entities" in d}
                     runs[name] = {
@@ -216,10 +228,11 @@ def main(
                         "requests": len(payloads),
                         "wall_seconds": round(wall, 3),
                         "words_per_second": round(words / wall, 1),
-                        "vs_cli": round(words / wall / summary["words_per_second"], 3),
                         "errors": len(errors),
                         "error_examples": errors[:3],
                         "same_entities_as_cli": served == cli_records,
+                        "server_cpu_seconds": round(cpu_seconds(process.pid) - server_cpu, 2),
+                        "client_cpu_seconds": round(own_cpu_seconds() - client_cpu, 2),
                     }
                     typer.echo(f"serve {name}: {runs[name]['words_per_second']} words/s, {len(errors)} errors")
                 result["throughput"] = runs
@@ -229,6 +242,7 @@ def main(
                 latency = {}
                 for level in levels:
                     payloads = [{"text": s} for s in sentences_of(texts, requests)]
+                    server_cpu, client_cpu = cpu_seconds(process.pid), own_cpu_seconds()
                     latencies, responses, errors, wall = asyncio.run(send_all(url, payloads, level, timeout_s, deadline))
                     ms = [x * 1000 for x in latencies]
                     latency[str(level)] = {
@@ -241,6 +255,8 @@ def main(
                         "p99_ms": round(percentile(ms, 99), 2) if ms else None,
                         "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
                         "requests_per_second": round(len(latencies) / wall, 1),
+                        "server_cpu_seconds": round(cpu_seconds(process.pid) - server_cpu, 2),
+                        "client_cpu_seconds": round(own_cpu_seconds() - client_cpu, 2),
                     }
                     typer.echo(f"latency at {level} clients: p50 {latency[str(level)]['p50_ms']} ms, p99 {latency[str(level)]['p99_ms']} ms, {len(errors)} errors")
                 result["latency_single_sentence"] = latency
@@ -260,6 +276,12 @@ def main(
                     process.kill()
                     result["server_exit_code"] = "killed after 60 s"
         log_lines = log_path.read_text().splitlines()
+        after = run_cli("cli_after")
+        result["cli"]["after"] = {"annotate_seconds": after["seconds"], "words_per_second": after["words_per_second"]}
+        cli_wps = round((summary["words_per_second"] + after["words_per_second"]) / 2, 1)
+        result["cli"]["words_per_second"] = cli_wps
+        for run in result["throughput"].values():
+            run["vs_cli"] = round(run["words_per_second"] / cli_wps, 3)
     result["access_log_lines"] = sum(1 for line in log_lines if line.startswith('{"ts"'))
     # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit code is -15; the
     # "stopped" event is written after the in-flight requests finished and the batchers drained
@@ -267,8 +289,9 @@ def main(
     result["total_errors"] = sum(r["errors"] for r in result["throughput"].values()) + sum(
         r["errors"] for r in result["latency_single_sentence"].values())
     result["note"] = ("client and server share the machine's CPUs (the load generator runs in this process); "
-                      "words are the CLI summary's count (non-space tokens); vs_cli = service words/s / medner annotate words/s "
-                      "(annotate seconds, model load excluded on both sides)")
+                      "words are the CLI summary's count (non-space tokens); vs_cli = service words/s / the mean of medner annotate's "
+                      "words/s before and after the service runs (annotate seconds, model load excluded on both sides); "
+                      "server_cpu_seconds / client_cpu_seconds: CPU used by the service process and by the load generator in each run")
     result["machine"] = machine_info(("spacy", "medner", "fastapi", "uvicorn", "httpx"))
     result["loadavg_before_after"] = [loadavg_before, [round(x, 2) for x in os.getloadavg()]]
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from spacy.language import Language
 
 from medner.annotate import doc_entities
 from medner.serve.app import create_app
@@ -27,6 +28,16 @@ CONDITIONS = ["diabetes", "pneumonia", "hypertension", "infection", "chronic obs
 MAX_TEXT_CHARS = 5_000
 
 
+@Language.component("medner_test_scored_spans")
+def scored_spans(doc):
+    """Copy doc.ents to doc.spans["medner"] with a score and source per span, as the merge component does."""
+    doc.spans["medner"] = list(doc.ents)
+    group = doc.spans["medner"]
+    group.attrs["scores"] = [0.9] * len(group)
+    group.attrs["sources"] = ["ruler"] * len(group)
+    return doc
+
+
 def hex_to_rgb(color: str) -> str:
     r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgb({r}, {g}, {b})"
@@ -40,6 +51,7 @@ def page_session(tmp_path_factory):
 
     clinical = ruler_nlp({"MEDICATION": MEDICATIONS, "CONDITION": CONDITIONS})
     drugs_only = ruler_nlp({"DRUG": MEDICATIONS})
+    drugs_only.add_pipe("medner_test_scored_spans")
     app = create_app(ServeOptions(max_text_chars=MAX_TEXT_CHARS), {"clinical-rules": clinical, "drug-rules": drugs_only})
     with running_server(app) as (url, _), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
@@ -80,9 +92,9 @@ def test_warfarin_is_highlighted_as_medication_in_its_colour(page_session):
 
 def test_table_has_one_row_per_entity_of_the_pipeline(page_session):
     page, text, nlp = page_session["page"], page_session["text"], page_session["nlp"]
-    expected = [[e["label"], e["text"], str(e["start"]), str(e["end"]), ""] for e in doc_entities(nlp(text))]
+    expected = [[e["label"], e["text"], str(e["start"]), str(e["end"])] for e in doc_entities(nlp(text))]
     assert len(expected) == 23  # 12 medications, 11 conditions in the 20 sentences
-    assert [h.strip() for h in page.locator("#entities thead th").all_inner_texts()] == ["Label", "Text", "Start", "End", "Score"]
+    assert [h.strip() for h in page.locator("#entities thead th").all_inner_texts()] == ["Label", "Text", "Start", "End"]  # no Score column: the ruler gives none
     rows = table_rows(page)
     assert rows == expected
     assert ["MEDICATION", "Warfarin"] in [row[:2] for row in rows]
@@ -122,7 +134,8 @@ def test_upload_a_text_file_and_pick_the_other_pipeline(page_session):
     page.select_option("#pipeline", "drug-rules")
     page.click("#annotate")
     page.wait_for_function("document.querySelector('#status').textContent.includes('by drug-rules')")
-    assert [row[:2] for row in table_rows(page)] == [["DRUG", "Warfarin"], ["DRUG", "Metformin"]]
+    assert table_rows(page) == [["DRUG", "Warfarin", "8", "16", "0.900"], ["DRUG", "Metformin", "21", "30", "0.900"]]
+    assert page.locator("#entities thead th").all_inner_texts()[-1].strip() == "Score"
     with page.expect_download() as download_info:
         page.click("#download")
     path = page_session["tmp"] / "upload.json"
@@ -145,3 +158,16 @@ def test_nothing_is_requested_from_another_site(page_session):
     assert any(u.endswith("/static/app.js") for u in requested) and any(u.endswith("/annotate") for u in requested)
     outside = [u for u in requested if not (u.startswith(url + "/") or u.startswith("blob:" + url))]
     assert outside == []
+
+
+def test_id_and_assertion_columns_appear_when_the_records_have_them(page_session):
+    """Records of pipelines with the linker and assertion components carry kb_id and assertion."""
+    page = page_session["page"]
+    page.evaluate("""renderTable([
+        {start: 0, end: 8, text: "Warfarin", label: "MEDICATION", source: "ents", score: null, kb_id: "D014859", assertion: "present"},
+        {start: 13, end: 21, text: "diabetes", label: "CONDITION", source: "ents", score: null, kb_id: null, assertion: "negated"}],
+        {MEDICATION: "#7aecec", CONDITION: "#feca74"})""")
+    headers = [h.strip() for h in page.locator("#entities thead th").all_inner_texts()]
+    assert headers == ["Label", "Text", "Start", "End", "ID", "Assertion"]
+    assert table_rows(page) == [["MEDICATION", "Warfarin", "0", "8", "D014859", "present"],
+                                ["CONDITION", "diabetes", "13", "21", "", "negated"]]

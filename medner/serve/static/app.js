@@ -55,7 +55,9 @@ function swatch(label, colors) {
 function renderTable(entities, colors) {
   const hasId = entities.some((e) => e.kb_id !== undefined && e.kb_id !== null);
   const hasAssertion = entities.some((e) => e.assertion !== undefined && e.assertion !== null);
-  const columns = ["Label", "Text", "Start", "End", "Score"];
+  const hasScore = entities.some((e) => e.score !== undefined && e.score !== null);
+  const columns = ["Label", "Text", "Start", "End"];
+  if (hasScore) columns.push("Score");
   if (hasId) columns.push("ID");
   if (hasAssertion) columns.push("Assertion");
   const head = document.querySelector("#entities thead tr");
@@ -64,13 +66,14 @@ function renderTable(entities, colors) {
   const rows = entities.map((e) => {
     const tr = document.createElement("tr");
     tr.dataset.label = e.label;
-    const cells = [swatch(e.label, colors), e.text, e.start, e.end, e.score === null || e.score === undefined ? "" : e.score.toFixed(3)];
+    const cells = [swatch(e.label, colors), e.text, e.start, e.end];
+    if (hasScore) cells.push(e.score === null || e.score === undefined ? "" : e.score.toFixed(3));
     if (hasId) cells.push(e.kb_id ?? "");
     if (hasAssertion) cells.push(e.assertion ?? "");
     cells.forEach((value, i) => {
       const td = document.createElement("td");
       if (value instanceof Node) td.appendChild(value); else td.textContent = String(value);
-      if (i >= 2 && i <= 4) td.className = "num";
+      if (i >= 2 && i <= (hasScore ? 4 : 3)) td.className = "num";
       tr.appendChild(td);
     });
     return tr;
