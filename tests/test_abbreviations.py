@@ -240,16 +240,25 @@ def test_component_bad_input(detector_nlp, text):
     assert all(span._.long_form is not None for span in doc._.abbreviations)
 
 
-def test_component_on_a_million_characters():
-    nlp = blank_biomedical()
-    nlp.max_length = 2_000_000
-    nlp.add_pipe("medner_abbreviations")
-    sentence = "Serum alanine aminotransferase (ALT) rose and ALT fell. "
-    doc = nlp(sentence * (1_000_000 // len(sentence)))
+def test_component_on_a_million_characters(nlp):
+    # Built from words (no tokenizer run) so that the test times the component only.
+    sentence = nlp.make_doc("Serum alanine aminotransferase (ALT) rose and ALT fell. ")
+    n_sentences = 1_000_000 // len(sentence.text)
+    words = [token.text for token in sentence] * n_sentences
+    spaces = [bool(token.whitespace_) for token in sentence] * n_sentences
+    doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    assert len(doc.text) >= 990_000
     start = time.perf_counter()
-    nlp.get_pipe("medner_abbreviations")(doc)
+    medner.components.abbreviations.AbbreviationDetector()(doc)
     assert time.perf_counter() - start < 30
-    assert len(doc._.abbreviations) == 2 * (1_000_000 // len(sentence))
+    assert len(doc._.abbreviations) == 2 * n_sentences
+    assert doc._.abbreviations[-1]._.long_form.text == "alanine aminotransferase"
+    n_tokens = len(sentence)
+    doc.ents = [Span(doc, i * n_tokens + 1, i * n_tokens + 3, label="CHEMICAL") for i in range(n_sentences)]
+    start = time.perf_counter()
+    propagate_entity_labels(doc, long_form_match="overlap", untagged_long_form="propagate")
+    assert time.perf_counter() - start < 30
+    assert len(doc.ents) == 3 * n_sentences
 
 
 # --- NER post-processing -----------------------------------------------------------------------
@@ -311,3 +320,13 @@ def test_propagation_component_after_ner_detects_by_itself(nlp):
     doc = pipeline(NER_TEXT)
     assert [(e.text, e.label_) for e in doc.ents] == [("acute renal failure", "DISEASE")] + [("ARF", "DISEASE")] * 4
     assert len(abbreviation_pairs(doc)) == 4
+
+
+@pytest.mark.parametrize("text", ["", "((((", "ARF (", "急性肾衰竭（ARF）", "acute renal failure (ARF", ") ARF ( acute renal failure"])
+def test_propagation_bad_input(text):
+    pipeline = blank_biomedical()
+    ruler = pipeline.add_pipe("entity_ruler", name="ner")
+    ruler.add_patterns([{"label": "DISEASE", "pattern": "acute renal failure"}, {"label": "DISEASE", "pattern": "ARF"}])
+    pipeline.add_pipe("medner_abbreviation_propagation", after="ner", config={"untagged_long_form": "propagate"})
+    doc = pipeline(text)
+    assert all(ent.label_ == "DISEASE" for ent in doc.ents)

@@ -24,6 +24,7 @@ with label L (see :class:`AbbreviationPropagation` for the overlap policy).
 It detects the abbreviations itself when no ``medner_abbreviations`` ran
 before it.
 """
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from typing import Dict, Iterable, List, Literal, Optional, Tuple
 
@@ -69,12 +70,16 @@ def set_abbreviations(doc: Doc, pairs: Iterable[Tuple[Span, Span]], definitions:
         flag = flags[index] if index < len(flags) else False
         by_short[(short_span.start, short_span.end)] = (short_span, long_span, flag)
     ordered = [by_short[key] for key in sorted(by_short)]
-    shorts = [Span(doc, s.start, s.end, label=SHORT_FORM_LABEL) for s, _, _ in ordered]
-    longs = [Span(doc, lf.start, lf.end, label=LONG_FORM_LABEL) for _, lf, _ in ordered]
+    shorts = [_labelled(s, SHORT_FORM_LABEL) for s, _, _ in ordered]
+    longs = [_labelled(lf, LONG_FORM_LABEL) for _, lf, _ in ordered]
     doc.spans[SHORT_FORMS_KEY] = SpanGroup(
         doc, name=SHORT_FORMS_KEY, spans=shorts, attrs={"definition": [flag for _, _, flag in ordered]}
     )
     doc.spans[LONG_FORMS_KEY] = SpanGroup(doc, name=LONG_FORMS_KEY, spans=longs)
+
+
+def _labelled(span: Span, label: str) -> Span:
+    return span if span.label_ == label else Span(span.doc, span.start, span.end, label=label)
 
 
 def _get_abbreviations(doc: Doc) -> List[Span]:
@@ -82,7 +87,16 @@ def _get_abbreviations(doc: Doc) -> List[Span]:
 
 
 def _get_long_form(span: Span) -> Optional[Span]:
-    for short_span, long_span in abbreviation_pairs(span.doc):
+    doc = span.doc
+    if SHORT_FORMS_KEY not in doc.spans or LONG_FORMS_KEY not in doc.spans:
+        return None
+    shorts, longs = doc.spans[SHORT_FORMS_KEY], doc.spans[LONG_FORMS_KEY]
+    # The groups are sorted by position (set_abbreviations): binary search, then a scan for
+    # groups someone filled in another order.
+    index = bisect_left(shorts, (span.start, span.end), key=lambda short_span: (short_span.start, short_span.end))
+    if index < len(shorts) and (shorts[index].start, shorts[index].end) == (span.start, span.end):
+        return longs[index] if index < len(longs) else None
+    for short_span, long_span in zip(shorts, longs):
         if short_span.start == span.start and short_span.end == span.end:
             return long_span
     return None
@@ -109,44 +123,74 @@ Span.set_extension("long_form", getter=_get_long_form, setter=_set_long_form, fo
 def detect_abbreviations(doc: Doc, rules: str = "ab3p") -> Doc:
     """Find the definitions in ``doc.text`` and record every short-form occurrence as a pair.
 
-    A definition's short form is mapped to tokens with ``alignment_mode="expand"``
-    (it sits in brackets, so it is always whole tokens with the biomedical
-    tokenizer); other occurrences only where they are whole tokens, so "ALT"
+    A definition's long and short forms are widened to whole tokens (they sit
+    next to brackets, so with the biomedical tokenizer they already are);
+    other occurrences are kept only where they are whole tokens, so "ALT"
     inside a token "ALT-positive" is skipped rather than stretched.
     """
-    definitions = find_definitions(doc.text, rules=rules)
-    pairs, flags = [], []
+    text = doc.text  # built from every token: once
+    definitions = find_definitions(text, rules=rules)
+    if not definitions:
+        set_abbreviations(doc, [])
+        return doc
+    tokens = _TokenOffsets(doc)
     long_spans = {}
     for definition in definitions:
-        long_span = doc.char_span(definition.long_start, definition.long_end, alignment_mode="expand")
-        short_span = doc.char_span(definition.short_start, definition.short_end, alignment_mode="expand")
-        if long_span is None or short_span is None or _overlaps(long_span, short_span):
+        long_tokens = tokens.expand(definition.long_start, definition.long_end)
+        short_tokens = tokens.expand(definition.short_start, definition.short_end)
+        if long_tokens is None or short_tokens is None or _overlaps(long_tokens, short_tokens):
             continue
-        long_spans[definition] = long_span
-    site_starts = {(d.short_start, d.short_end): d for d in long_spans}
-    for start, end, definition in find_short_form_occurrences(doc.text, list(long_spans)):
-        is_site = (start, end) in site_starts
-        mode = "expand" if is_site else "strict"
-        short_span = doc.char_span(start, end, alignment_mode=mode)
-        if short_span is None:
+        long_spans[definition] = long_tokens
+    sites = {(d.short_start, d.short_end): d for d in long_spans}
+    pairs, flags = [], []
+    for start, end, definition in find_short_form_occurrences(text, list(long_spans)):
+        site = sites.get((start, end))
+        short_tokens = tokens.expand(start, end) if site is not None else tokens.strict(start, end)
+        long_tokens = long_spans[site if site is not None else definition]
+        if short_tokens is None or _overlaps(short_tokens, long_tokens):
             continue
-        long_span = long_spans[site_starts[(start, end)]] if is_site else long_spans[definition]
-        if _overlaps(short_span, long_span):
-            continue
-        pairs.append((short_span, long_span))
-        flags.append(is_site)
-    set_abbreviations(doc, pairs, flags)
+        pairs.append((short_tokens, long_tokens))
+        flags.append(site is not None)
+    set_abbreviations(
+        doc,
+        [(Span(doc, *short, label=SHORT_FORM_LABEL), Span(doc, *long_, label=LONG_FORM_LABEL)) for short, long_ in pairs],
+        flags,
+    )
     return doc
 
 
-def _overlaps(a: Span, b: Span) -> bool:
-    return a.start < b.end and b.start < a.end
+class _TokenOffsets:
+    """Character offsets -> token indices by binary search (``Doc.char_span`` creates Token
+    objects on every call, which dominates on long documents)."""
+
+    def __init__(self, doc: Doc):
+        self.starts = doc.to_array("IDX").tolist()
+        lengths = doc.to_array("LENGTH").tolist()
+        self.ends = [start + length for start, length in zip(self.starts, lengths)]
+
+    def expand(self, start: int, end: int) -> Optional[Tuple[int, int]]:
+        """Tokens covering ``[start, end)``, widened to whole tokens; ``None`` if only whitespace."""
+        first = bisect_right(self.ends, start)
+        last = bisect_left(self.starts, end)
+        return (first, last) if first < last else None
+
+    def strict(self, start: int, end: int) -> Optional[Tuple[int, int]]:
+        """Tokens exactly ``[start, end)``, else ``None``."""
+        first = bisect_left(self.starts, start)
+        last = bisect_left(self.starts, end)
+        if first < len(self.starts) and self.starts[first] == start and last > first and self.ends[last - 1] == end:
+            return first, last
+        return None
+
+
+def _overlaps(a: Tuple[int, int], b: Tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
 
 
 @Language.factory(
     "medner_abbreviations",
     default_config={"rules": "ab3p"},
-    assigns=[f"doc.spans", "doc._.abbreviations", "span._.long_form"],
+    assigns=["doc.spans", "doc._.abbreviations", "span._.long_form"],
 )
 def make_abbreviation_detector(
     nlp: Language, name: str, rules: Literal["schwartz_hearst", "ab3p"]
@@ -179,6 +223,9 @@ def propagate_entity_labels(
         return doc
     ents = list(doc.ents)
     by_tokens = {(ent.start, ent.end): ent for ent in ents}
+    ent_index = [-1] * len(doc)
+    for index, ent in enumerate(ents):
+        ent_index[ent.start:ent.end] = [index] * len(ent)
     # Group the occurrences by their definition (its long form's tokens).
     groups: Dict[Tuple[int, int], List[Span]] = {}
     long_spans: Dict[Tuple[int, int], Span] = {}
@@ -190,7 +237,7 @@ def propagate_entity_labels(
     relabel: Dict[Tuple[int, int], str] = {}
     drop: set = set()
     for key, short_spans in groups.items():
-        label = _long_form_label(long_spans[key], ents, by_tokens, long_form_match)
+        label = _long_form_label(long_spans[key], ents, by_tokens, ent_index, long_form_match)
         if label is None:
             tagged = [by_tokens[(s.start, s.end)].label_ for s in short_spans if (s.start, s.end) in by_tokens]
             if not tagged or untagged_long_form == "keep":
@@ -221,20 +268,20 @@ def propagate_entity_labels(
     return doc
 
 
-def _long_form_label(long_span: Span, ents: List[Span], by_tokens, long_form_match: str) -> Optional[str]:
+def _long_form_label(
+    long_span: Span, ents: List[Span], by_tokens, ent_index: List[int], long_form_match: str
+) -> Optional[str]:
     exact = by_tokens.get((long_span.start, long_span.end))
     if exact is not None:
         return exact.label_
     if long_form_match == "exact":
         return None
     # "overlap": the entity sharing most tokens with the long form, if it covers at least half of it.
-    best, best_shared = None, 0
-    for ent in ents:
-        shared = min(ent.end, long_span.end) - max(ent.start, long_span.start)
-        if shared > best_shared:
-            best, best_shared = ent, shared
-    if best is not None and 2 * best_shared >= len(long_span):
-        return best.label_
+    shared = Counter(ent_index[i] for i in range(long_span.start, long_span.end) if ent_index[i] >= 0)
+    if shared:
+        best, best_shared = shared.most_common(1)[0]
+        if 2 * best_shared >= len(long_span):
+            return ents[best].label_
     return None
 
 
