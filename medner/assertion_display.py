@@ -20,10 +20,19 @@ def display_label(span: Span) -> str:
     return span.label_ + SUFFIXES.get(value or "", "")
 
 
+def has_assertions(docs: Iterable[Doc]) -> bool:
+    """Whether any entity of ``docs`` carries an assertion value."""
+    return Span.has_extension("assertion") and any(e._.assertion is not None for d in docs for e in d.ents)
+
+
 def assertion_ents(doc: Doc, spans: Optional[Iterable[Span]] = None, title: Optional[str] = None) -> Dict:
-    """displaCy manual-mode data for ``spans`` (default ``doc.ents``) with assertion labels."""
+    """displaCy manual-mode data for ``spans`` (default ``doc.ents``) with assertion labels.
+
+    ``title`` defaults to ``doc.user_data["title"]``, as displaCy's own ``ent`` style does.
+    """
     spans = list(doc.ents if spans is None else spans)
     ents = [{"start": s.start_char, "end": s.end_char, "label": display_label(s)} for s in spans]
+    title = title if title is not None else doc.user_data.get("title")
     return {"text": doc.text, "ents": sorted(ents, key=lambda e: (e["start"], e["end"])), "title": title}
 
 

@@ -212,3 +212,8 @@ def test_annotate_cli_writes_the_assertion_of_each_entity(tmp_path):
     (record,) = [json_.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [(e["text"], e["label"], e["assertion"]) for e in record["entities"]] == [
         ("pneumonia", "DISEASE", "negated"), ("Fever", "SIGN", "present")]
+    result = CliRunner().invoke(app, ["annotate", str(tmp_path / "in.jsonl"), str(tmp_path / "again.jsonl"),
+                                      "--model", str(tmp_path / "pipeline"), "--no-progress",
+                                      "--html", str(tmp_path / "view.html")])
+    assert result.exit_code == 0, result.output
+    assert "DISEASE (negated)" in (tmp_path / "view.html").read_text()
