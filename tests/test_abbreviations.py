@@ -3,6 +3,7 @@ import time
 
 import pytest
 import spacy
+import srsly
 from spacy.tokens import Doc, DocBin, Span
 from thinc.api import ConfigValidationError
 
@@ -330,3 +331,46 @@ def test_propagation_bad_input(text):
     pipeline.add_pipe("medner_abbreviation_propagation", after="ner", config={"untagged_long_form": "propagate"})
     doc = pipeline(text)
     assert all(ent.label_ == "DISEASE" for ent in doc.ents)
+
+
+# --- scripts/evaluate_abbreviation_propagation.py -----------------------------------------------
+
+
+def test_propagation_evaluation_keeps_the_step_only_when_it_helps_on_dev(tmp_path):
+    from ruler import ruler_nlp
+    from script_loader import load_script
+
+    script = load_script("evaluate_abbreviation_propagation")
+    text = "Acute renal failure (ARF) was seen. ARF resolved, and ARF did not recur."
+    nlp = ruler_nlp({"DISEASE": ["acute renal failure"]})
+    gold_doc = nlp.make_doc(text)
+    gold_doc.ents = [
+        gold_doc.char_span(start, start + len(word), label="DISEASE")
+        for word, start in [("Acute renal failure", 0), ("ARF", 21), ("ARF", 36), ("ARF", 54)]
+    ]
+    for split in ("dev", "test"):
+        (tmp_path / "corpus" / "toy").mkdir(parents=True, exist_ok=True)
+        DocBin(docs=[gold_doc]).to_disk(tmp_path / "corpus" / "toy" / f"{split}.spacy")
+    (tmp_path / "ruler").mkdir()
+    nlp.to_disk(tmp_path / "ruler" / "model-best")
+    output = tmp_path / "propagation.json"
+    script.main("toy", [str(tmp_path / "ruler" / "model-best")], output=output, corpus_dir=tmp_path / "corpus", batch_size=8)
+    record = srsly.read_json(output)
+    entry = record["pipelines"]["ruler"]
+    none = entry["splits"]["dev"]["scores"]["none"]
+    assert (none["precision"], none["recall"]) == (100.0, 25.0)  # the ruler finds the long form only
+    assert entry["splits"]["dev"]["scores"]["exact/keep"]["f1"] == 100.0
+    assert entry["splits"]["dev"]["scores"]["exact/keep"]["changes"] == {"added": 3, "removed": 0, "relabelled": 0}
+    assert entry["selected_on_dev"] == "exact/keep"  # the first of the best variants
+    assert entry["test_f1"] == {"none": 40.0, "selected": 100.0, "delta": 60.0}
+    assert entry["add_pipe"]["config"] == {"long_form_match": "exact", "untagged_long_form": "keep"}
+
+
+def test_propagation_evaluation_names_a_missing_corpus(tmp_path, capsys):
+    from script_loader import load_script
+
+    script = load_script("evaluate_abbreviation_propagation")
+    with pytest.raises(SystemExit) as exit_info:
+        script.main("nope", ["x"], output=tmp_path / "x.json", corpus_dir=tmp_path, batch_size=8)
+    assert exit_info.value.code == 1
+    assert f"Missing corpus file {tmp_path / 'nope' / 'dev.spacy'}" in capsys.readouterr().out
