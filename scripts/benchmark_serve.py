@@ -4,14 +4,14 @@
    texts of a DocBin: the offline words per second.
 2. ``medner serve`` (subprocess, 127.0.0.1 only) with the same pipeline; after
    a warm-up, RSS of the server process.
-3. Throughput: the same texts sent from ``--clients`` concurrent clients, once
+3. Throughput (each of ``--rounds`` rounds): the same texts sent from ``--clients`` concurrent clients, once
    as one-document requests and once as requests of ``--request-docs``
    documents; words per second with the CLI's word count, and the entities
    must equal the CLI's records.
-4. Latency: single-sentence requests (sentences cut from the same texts) at
+4. Latency (each round): single-sentence requests (sentences cut from the same texts) at
    each of ``--concurrency`` (1, 8, 32) clients, ``--requests`` per level:
    p50/p95/p99, requests per second, errors.
-5. RSS after all load; the server is stopped with SIGTERM; ``medner annotate``
+5. RSS after each round (no growth expected after the warm-up); the server is stopped with SIGTERM; ``medner annotate``
    runs again, and the service is compared with the mean of both CLI runs.
 
 Bounded: a fixed number of requests, a timeout per request and
@@ -158,6 +158,7 @@ def main(
     request_docs: int = typer.Option(16, "--request-docs", help="Documents per request in the batched throughput run."),
     concurrency: str = typer.Option("1,8,32", "--concurrency", help="Client counts for the latency runs."),
     requests: int = typer.Option(400, "--requests", help="Single-sentence requests per latency level."),
+    rounds: int = typer.Option(2, "--rounds", min=1, help="Repeat the throughput and latency runs; RSS is taken after each round."),
     batch_size: int = typer.Option(64, "--batch-size", help="medner annotate --batch-size and medner serve --batch-docs."),
     timeout_s: float = typer.Option(60.0, "--timeout", help="Seconds per request."),
     max_seconds: float = typer.Option(900.0, "--max-seconds", help="Stop sending after this long in all."),
@@ -217,52 +218,55 @@ def main(
                 rss["after_warmup"] = rss_mb(process.pid)
                 cpu_before = cpu_seconds(process.pid)
 
-                # 3. throughput on the CLI's texts
-                runs = {}
-                for name, payloads in (("one_document_per_request", single), (f"{request_docs}_documents_per_request", batched)):
-                    server_cpu, client_cpu = cpu_seconds(process.pid), own_cpu_seconds()
-                    latencies, responses, errors, wall = asyncio.run(send_all(url, payloads, clients, timeout_s, deadline))
-                    served = {d["id"]: d["entities"] for r in responses if r for d in r["documents"] if "entities" in d}
-                    runs[name] = {
-                        "clients": clients,
-                        "requests": len(payloads),
-                        "wall_seconds": round(wall, 3),
-                        "words_per_second": round(words / wall, 1),
-                        "errors": len(errors),
-                        "error_examples": errors[:3],
-                        "same_entities_as_cli": served == cli_records,
-                        "server_cpu_seconds": round(cpu_seconds(process.pid) - server_cpu, 2),
-                        "client_cpu_seconds": round(own_cpu_seconds() - client_cpu, 2),
-                    }
-                    typer.echo(f"serve {name}: {runs[name]['words_per_second']} words/s, {len(errors)} errors")
-                result["throughput"] = runs
-                rss["after_throughput"] = rss_mb(process.pid)
-
-                # 4. latency of single-sentence requests
-                latency = {}
-                for level in levels:
-                    payloads = [{"text": s} for s in sentences_of(texts, requests)]
-                    server_cpu, client_cpu = cpu_seconds(process.pid), own_cpu_seconds()
-                    latencies, responses, errors, wall = asyncio.run(send_all(url, payloads, level, timeout_s, deadline))
-                    ms = [x * 1000 for x in latencies]
-                    latency[str(level)] = {
-                        "requests": len(payloads),
-                        "completed": len(latencies),
-                        "errors": len(errors),
-                        "error_examples": errors[:3],
-                        "p50_ms": round(percentile(ms, 50), 2) if ms else None,
-                        "p95_ms": round(percentile(ms, 95), 2) if ms else None,
-                        "p99_ms": round(percentile(ms, 99), 2) if ms else None,
-                        "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
-                        "requests_per_second": round(len(latencies) / wall, 1),
-                        "server_cpu_seconds": round(cpu_seconds(process.pid) - server_cpu, 2),
-                        "client_cpu_seconds": round(own_cpu_seconds() - client_cpu, 2),
-                    }
-                    typer.echo(f"latency at {level} clients: p50 {latency[str(level)]['p50_ms']} ms, p99 {latency[str(level)]['p99_ms']} ms, {len(errors)} errors")
-                result["latency_single_sentence"] = latency
-                rss["after_latency"] = rss_mb(process.pid)
-                rss["growth_mb"] = round(rss["after_latency"] - rss["after_warmup"], 1)
+                # 3. and 4., ``rounds`` times: RSS after each round shows whether memory keeps growing
+                result["rounds"] = []
+                for round_number in range(1, rounds + 1):
+                    runs = {}
+                    for name, payloads in (("one_document_per_request", single), (f"{request_docs}_documents_per_request", batched)):
+                        server_cpu, client_cpu = cpu_seconds(process.pid), own_cpu_seconds()
+                        latencies, responses, errors, wall = asyncio.run(send_all(url, payloads, clients, timeout_s, deadline))
+                        served = {d["id"]: d["entities"] for r in responses if r for d in r["documents"] if "entities" in d}
+                        runs[name] = {
+                            "clients": clients,
+                            "requests": len(payloads),
+                            "wall_seconds": round(wall, 3),
+                            "words_per_second": round(words / wall, 1),
+                            "errors": len(errors),
+                            "error_examples": errors[:3],
+                            "same_entities_as_cli": served == cli_records,
+                            "server_cpu_seconds": round(cpu_seconds(process.pid) - server_cpu, 2),
+                            "client_cpu_seconds": round(own_cpu_seconds() - client_cpu, 2),
+                        }
+                        typer.echo(f"round {round_number}, serve {name}: {runs[name]['words_per_second']} words/s, {len(errors)} errors")
+                    latency = {}
+                    for level in levels:
+                        payloads = [{"text": s} for s in sentences_of(texts, requests)]
+                        server_cpu, client_cpu = cpu_seconds(process.pid), own_cpu_seconds()
+                        latencies, responses, errors, wall = asyncio.run(send_all(url, payloads, level, timeout_s, deadline))
+                        ms = [x * 1000 for x in latencies]
+                        latency[str(level)] = {
+                            "requests": len(payloads),
+                            "completed": len(latencies),
+                            "errors": len(errors),
+                            "error_examples": errors[:3],
+                            "p50_ms": round(percentile(ms, 50), 2) if ms else None,
+                            "p95_ms": round(percentile(ms, 95), 2) if ms else None,
+                            "p99_ms": round(percentile(ms, 99), 2) if ms else None,
+                            "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
+                            "requests_per_second": round(len(latencies) / wall, 1),
+                            "server_cpu_seconds": round(cpu_seconds(process.pid) - server_cpu, 2),
+                            "client_cpu_seconds": round(own_cpu_seconds() - client_cpu, 2),
+                        }
+                        typer.echo(f"round {round_number}, latency at {level} clients: p50 {latency[str(level)]['p50_ms']} ms, "
+                                   f"p99 {latency[str(level)]['p99_ms']} ms, {len(errors)} errors")
+                    rss[f"after_round_{round_number}"] = rss_mb(process.pid)
+                    result["rounds"].append({"round": round_number, "throughput": runs, "latency_single_sentence": latency,
+                                             "rss_mb_after": rss[f"after_round_{round_number}"]})
+                last = f"after_round_{rounds}"
+                rss["growth_mb"] = round(rss[last] - rss["after_warmup"], 1)
                 rss["growth_percent"] = round(100 * rss["growth_mb"] / rss["after_warmup"], 2)
+                if rounds > 1:
+                    rss["growth_in_last_round_mb"] = round(rss[last] - rss[f"after_round_{rounds - 1}"], 1)
                 result["server_rss_mb"] = rss
                 result["server_cpu_seconds_during_load"] = round(cpu_seconds(process.pid) - cpu_before, 2)
                 import httpx
@@ -280,14 +284,17 @@ def main(
         result["cli"]["after"] = {"annotate_seconds": after["seconds"], "words_per_second": after["words_per_second"]}
         cli_wps = round((summary["words_per_second"] + after["words_per_second"]) / 2, 1)
         result["cli"]["words_per_second"] = cli_wps
-        for run in result["throughput"].values():
-            run["vs_cli"] = round(run["words_per_second"] / cli_wps, 3)
+        for round_result in result["rounds"]:
+            for run in round_result["throughput"].values():
+                run["vs_cli"] = round(run["words_per_second"] / cli_wps, 3)
     result["access_log_lines"] = sum(1 for line in log_lines if line.startswith('{"ts"'))
     # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit code is -15; the
     # "stopped" event is written after the in-flight requests finished and the batchers drained
     result["server_stopped_gracefully"] = any(line.startswith('{"event": "stopped"') for line in log_lines)
-    result["total_errors"] = sum(r["errors"] for r in result["throughput"].values()) + sum(
-        r["errors"] for r in result["latency_single_sentence"].values())
+    result["total_errors"] = sum(run["errors"] for r in result["rounds"] for part in ("throughput", "latency_single_sentence")
+                                 for run in r[part].values())
+    result["total_requests"] = sum(run["requests"] for r in result["rounds"] for part in ("throughput", "latency_single_sentence")
+                                   for run in r[part].values())
     result["note"] = ("client and server share the machine's CPUs (the load generator runs in this process); "
                       "words are the CLI summary's count (non-space tokens); vs_cli = service words/s / the mean of medner annotate's "
                       "words/s before and after the service runs (annotate seconds, model load excluded on both sides); "
