@@ -375,3 +375,29 @@ def test_propagation_evaluation_names_a_missing_corpus(tmp_path, capsys):
     assert exit_info.value.code == 1
     printed = " ".join(capsys.readouterr().out.split())  # wasabi wraps long lines
     assert f"Missing corpus file {tmp_path / 'nope' / 'dev.spacy'} (spacy project run convert)" in printed
+
+
+def test_add_abbreviations_uses_the_variant_chosen_on_dev(tmp_path, capsys):
+    from ruler import ruler_nlp
+    from script_loader import load_script
+
+    script = load_script("add_abbreviations")
+    (tmp_path / "ruler").mkdir()
+    ruler_nlp({"DISEASE": ["acute renal failure"]}).to_disk(tmp_path / "ruler" / "model-best")
+    chosen = {"factory": "medner_abbreviation_propagation", "after": "ner",
+              "config": {"long_form_match": "overlap", "untagged_long_form": "remove"}}
+    metrics = tmp_path / "metrics.json"
+    srsly.write_json(metrics, {"pipelines": {"ruler": {"add_pipe": chosen}, "other": {"selected_on_dev": "none"}}})
+    defaults = dict(long_form_match="exact", untagged_long_form="keep", detector_only=False, after=None)
+    script.main(tmp_path / "ruler" / "model-best", tmp_path / "out", metrics=metrics, pipeline=None, **defaults)
+    nlp = spacy.load(tmp_path / "out")
+    assert nlp.pipe_names == ["entity_ruler", "medner_abbreviation_propagation"]
+    assert nlp.get_pipe("medner_abbreviation_propagation").untagged_long_form == "remove"
+    doc = nlp("Acute renal failure (ARF) was seen. ARF resolved.")
+    assert [(ent.text, ent.label_) for ent in doc.ents] == [("Acute renal failure", "DISEASE"), ("ARF", "DISEASE"), ("ARF", "DISEASE")]
+    # Where the step did not help on dev: the detector only.
+    script.main(tmp_path / "ruler" / "model-best", tmp_path / "out2", metrics=metrics, pipeline="other", **defaults)
+    assert spacy.load(tmp_path / "out2").pipe_names == ["entity_ruler", "medner_abbreviations"]
+    with pytest.raises(SystemExit):
+        script.main(tmp_path / "ruler" / "model-best", tmp_path / "out3", metrics=metrics, pipeline="missing", **defaults)
+    assert "has no entry 'missing' (it has: other, ruler); pass --pipeline" in " ".join(capsys.readouterr().out.split())
