@@ -44,7 +44,7 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
     default_config={
         "spans_key": None,
         "n_candidates": 5,
-        "threshold": 0.5,
+        "threshold": 0.8,
         "label_types": DEFAULT_LABEL_TYPES,
         "exact_mode": "normalised",
         "fuzzy": True,
@@ -86,7 +86,7 @@ class ConceptLinker:
     """Holds the KB; all decisions are in :func:`choose`, search in :class:`KnowledgeBase`."""
 
     def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
-                 threshold: float = 0.5, label_types: Optional[Dict[str, List[str]]] = None,
+                 threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
                  exact_mode: str = "normalised", fuzzy: bool = True, composites: bool = True,
                  abbreviations: bool = True, max_chars: int = 256, scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):
@@ -266,9 +266,13 @@ def _long_forms(doc: Doc) -> Dict[str, str]:
     """
     if not Doc.has_extension("abbreviations") or not Span.has_extension("long_form"):
         return {}
-    found = {}
-    for short in doc._.abbreviations or ():
-        long_span = short._.long_form
+    try:  # medner's detector keeps the pairs in span groups: read them in one pass
+        from .abbreviations import abbreviation_pairs
+        pairs = abbreviation_pairs(doc)
+    except ImportError:  # another detector with the same interface
+        pairs = [(short, short._.long_form) for short in doc._.abbreviations or ()]
+    found: Dict[str, str] = {}
+    for short, long_span in pairs:
         if long_span is not None:
             found.setdefault(short.text, long_span.text if isinstance(long_span, Span) else str(long_span))
     return found

@@ -237,29 +237,39 @@ class KnowledgeBase:
                                             self.name_concept[i]))
         return self._dedupe((i, 1.0) for i in order)
 
-    def search(self, texts: Sequence[str], k: int = 5, type_ids: Optional[Tuple[int, ...]] = None) -> List[List[Candidate]]:
-        """Top ``k`` concepts per text by cosine similarity of char n-gram TF-IDF vectors."""
-        if not texts:
-            return []
+    def search(self, texts: Sequence[str], k: int = 5, type_ids: Optional[Tuple[int, ...]] = None,
+               prior_weight: float = 0.0, chunk: int = 128) -> List[List[Candidate]]:
+        """Top ``k`` concepts per text by cosine similarity of char n-gram TF-IDF vectors.
+
+        ``prior_weight`` adds up to that much to the ranking score of concepts
+        the training mentions used often (log-scaled); reported scores stay
+        cosines. Queries run ``chunk`` at a time, so the dense score block
+        keeps memory bounded.
+        """
         rows, matrix_t = self._rows_for(type_ids)
-        if rows is None and not hasattr(self, "_all_t"):
-            self._all_t = self.name_matrix.T.tocsr()
-        matrix_t = self._all_t if rows is None else matrix_t
-        queries = self.query_vectors(texts)
-        scores = (queries @ matrix_t).toarray()
-        results = []
-        width = min(scores.shape[1], k * 4)
-        for row_scores in scores:
-            if width == 0:
-                results.append([])
-                continue
-            top = np.argpartition(-row_scores, width - 1)[:width]
-            top_names = top if rows is None else rows[top]
-            prior = self.concept_prior[self.name_concept[top_names]]
-            top = top[np.lexsort((-prior, -np.round(row_scores[top], 3)))]
-            top = [t for t in top if row_scores[t] > 0]
-            names = top if rows is None else rows[top]
-            results.append(self._dedupe(zip(names, row_scores[top]))[:k])
+        if rows is None:
+            if not hasattr(self, "_all_t"):
+                self._all_t = self.name_matrix.T.tocsr()
+            matrix_t = self._all_t
+        results: List[List[Candidate]] = []
+        width = min(matrix_t.shape[1], k * 4)
+        max_prior = np.log1p(max(1, int(self.concept_prior.max(initial=0))))
+        for offset in range(0, len(texts), chunk):
+            # sparse product: only names sharing an n-gram with the query are looked at
+            scores = (self.query_vectors(texts[offset:offset + chunk]) @ matrix_t).tocsr()
+            for row in range(scores.shape[0]):
+                lo, hi = scores.indptr[row], scores.indptr[row + 1]
+                columns, values = scores.indices[lo:hi], scores.data[lo:hi]
+                if len(values) > width:
+                    keep = np.argpartition(-values, width - 1)[:width]
+                    columns, values = columns[keep], values[keep]
+                keep = values > 0
+                columns, values = columns[keep], values[keep]
+                names = columns if rows is None else rows[columns]
+                prior = self.concept_prior[self.name_concept[names]]
+                ranking = np.round(values + prior_weight * np.log1p(prior) / max_prior, 3)
+                order = np.lexsort((-prior, -ranking))
+                results.append(self._dedupe(zip(names[order], values[order]))[:k])
         return results
 
     def _dedupe(self, scored_names) -> List[Candidate]:
