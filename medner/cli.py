@@ -80,6 +80,7 @@ def annotate(
     output_format: OutputFormat = typer.Option(OutputFormat.jsonl, "--format", help="Part file format with --dask."),
     print_entities: bool = typer.Option(False, "--print", help="Also print each document's entities as a table (single process)."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run on (spacy.require_gpu; needs cupy); -1: CPU."),
+    candidates: int = typer.Option(0, "--candidates", min=0, help="With a linking pipeline (medner_linker): add each entity's top N concept candidates with scores (kb_id is always written)."),
 ) -> None:
     """Annotate documents and write one JSONL record per document with its entities."""
     from wasabi import Printer
@@ -93,7 +94,7 @@ def annotate(
         text_field=text_field, id_field=id_field, batch_size=batch_size, max_chars=max_chars,
         max_batch_chars=max_batch_chars, gpu_id=gpu_id, include_text=include_text, spans_key=spans_key,
         n_process=n_process, limit=limit, errors_path=errors, html=html, html_page_limit=html_page_limit,
-        resume=not restart, progress=progress,
+        resume=not restart, progress=progress, candidates=candidates,
     )
     try:
         model = resolve(model)

@@ -251,7 +251,8 @@ def run_partition(
             nlp, items(), on_error=on_error, batch_size=options.batch_size, max_chars=options.max_chars,
             max_batch_chars=options.max_batch_chars,
         ):
-            record = doc_to_record(doc, item, include_text=options.include_text, spans_key=options.spans_key)
+            record = doc_to_record(doc, item, include_text=options.include_text, spans_key=options.spans_key,
+                                   candidates=options.candidates)
             summary.add_doc(doc, record)
             if output_format == "jsonl":
                 out.write(dumps_record(record))

@@ -199,3 +199,24 @@ def test_scores_accuracy_and_concept_f1(kb):
     assert scores["DISEASE/all"] == {"n": 1, "nil": 0, "acc1": 100.0, "acc1_strict": 0.0, "acc5": 100.0}
     f1 = concept_f1(kb, [gold], [predicted], ["DISEASE"])["DISEASE"]
     assert (f1["tp"], f1["fp"], f1["fn"]) == (1, 1, 0)
+
+
+def test_annotate_writes_kb_id_candidates_and_html(kb, tmp_path):
+    from typer.testing import CliRunner
+
+    from medner.annotate import read_records
+    from medner.cli import app
+    from ruler import ruler_nlp
+
+    nlp = ruler_nlp({"CHEMICAL": ["Coumadin"], "DISEASE": ["breast and ovarian cancer", "zyxwvut"]})
+    add_linker(nlp, kb, abbreviations=False)
+    nlp.to_disk(tmp_path / "pipe")
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "d1", "text": "Coumadin; breast and ovarian cancer; zyxwvut."}) + "\n", encoding="utf8")
+    result = CliRunner().invoke(app, ["annotate", str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"), "--model", str(tmp_path / "pipe"),
+                                      "--candidates", "2", "--html", str(tmp_path / "out.html"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    entities = read_records(tmp_path / "out.jsonl")[0]["entities"]
+    assert [e["kb_id"] for e in entities] == ["D014859", "D001943|D010051", None]
+    assert entities[0]["candidates"][0] == {"id": "D014859", "name": "Warfarin", "score": 1.0}
+    assert all(len(e["candidates"]) <= 2 for e in entities)
+    assert "D014859" in (tmp_path / "out.html").read_text(encoding="utf8")

@@ -31,7 +31,8 @@ class AnnotateOptions:
     characters per ``nlp.pipe`` batch; documents longer than ``max_chars``
     annotated in chunks and rejoined (``0``: whole); ``gpu_id`` (``-1``: CPU)
     is passed to ``spacy.require_gpu`` before the pipeline is loaded.
-    Records: ``include_text``, ``spans_key`` (the merge component's group, else ``doc.ents``).
+    Records: ``include_text``, ``spans_key`` (the merge component's group, else ``doc.ents``),
+    ``candidates`` (medner_linker's top N candidates per entity; 0: only ``kb_id``).
     Single-process path only: ``n_process``, ``limit`` (new documents, then
     stop), ``errors_path`` (default ``<output>.errors.jsonl``), ``html`` and
     ``html_page_limit``, ``resume`` (``False``: delete the output first).
@@ -54,6 +55,7 @@ class AnnotateOptions:
     html_page_limit: int = DEFAULT_HTML_PAGE_LIMIT
     resume: bool = True
     progress: bool = True
+    candidates: int = 0
 
     def __post_init__(self) -> None:
         if self.input_format not in INPUT_FORMATS:
@@ -61,7 +63,7 @@ class AnnotateOptions:
         for name in ("batch_size", "n_process"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_chars", "max_batch_chars"):
+        for name in ("max_chars", "max_batch_chars", "candidates"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 

@@ -48,11 +48,14 @@ def _score(value: Any) -> Optional[float]:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(value) else value
-def entity_record(span, text: str, *, source: str, score: Any = None) -> Dict[str, Any]:
+def entity_record(span, text: str, *, source: str, score: Any = None, candidates: int = 0, linked=None) -> Dict[str, Any]:
     """One entity of an output record (``text`` is the doc's text, passed in so it is built once).
 
     The one place an entity's fields are made: a field that a component adds
     (e.g. ``assertion``, ``kb_id``, ``candidates``) is added here.
+    ``linked``: the span medner_linker wrote (the ``doc.ents`` entity with the
+    same offsets when ``span`` comes from a merge group); ``candidates``: how
+    many of its ranked candidates to add.
     """
     record = {
         "start": span.start_char,
@@ -66,10 +69,17 @@ def entity_record(span, text: str, *, source: str, score: Any = None) -> Dict[st
     assertion = span._.assertion if span.has_extension("assertion") else None
     if assertion is not None:
         record["assertion"] = assertion
+    # medner_linker's concept id (None: NIL) and ranked (id, name, score) candidates, where it ran.
+    linked = span if linked is None else linked
+    kb_candidates = linked._.kb_candidates if linked.has_extension("kb_candidates") else None
+    if kb_candidates is not None:
+        record["kb_id"] = linked.kb_id_ or None
+        if candidates > 0:
+            record["candidates"] = [{"id": c[0], "name": c[1], "score": c[2]} for c in kb_candidates[:candidates]]
     return record
 
 
-def doc_entities(doc, spans_key: str = SPANS_KEY) -> List[Dict[str, Any]]:
+def doc_entities(doc, spans_key: str = SPANS_KEY, candidates: int = 0) -> List[Dict[str, Any]]:
     """Entities of an annotated doc, sorted by offsets.
 
     If the merge component wrote ``doc.spans[spans_key]``, that group is used,
@@ -83,21 +93,24 @@ def doc_entities(doc, spans_key: str = SPANS_KEY) -> List[Dict[str, Any]]:
         attrs = getattr(group, "attrs", {}) or {}
         sources, scores = attrs.get("sources"), attrs.get("scores")
         n = len(group)
+        ents = {(e.start_char, e.end_char, e.label_): e for e in doc.ents}
         entities = []
         for i, span in enumerate(group):
             source = _lookup(sources, i, n, span)
             entities.append(
                 entity_record(
-                    span, text, source=str(source) if source is not None else spans_key, score=_lookup(scores, i, n, span)
+                    span, text, source=str(source) if source is not None else spans_key, score=_lookup(scores, i, n, span),
+                    candidates=candidates, linked=ents.get((span.start_char, span.end_char, span.label_)),
                 )
             )
     else:
-        entities = [entity_record(span, text, source="ents") for span in doc.ents]
+        entities = [entity_record(span, text, source="ents", candidates=candidates) for span in doc.ents]
     entities.sort(key=lambda e: (e["start"], e["end"], e["label"], e["source"]))
     return entities
 
 
-def doc_to_record(doc, item: Item, *, include_text: bool = False, spans_key: str = SPANS_KEY) -> Dict[str, Any]:
+def doc_to_record(doc, item: Item, *, include_text: bool = False, spans_key: str = SPANS_KEY,
+                  candidates: int = 0) -> Dict[str, Any]:
     """The output record for one document: id, passthrough fields, entities."""
     record: Dict[str, Any] = {"id": item.id}
     if include_text:
@@ -105,7 +118,7 @@ def doc_to_record(doc, item: Item, *, include_text: bool = False, spans_key: str
     for key, value in item.meta.items():
         if key not in record:
             record[key] = value
-    record["entities"] = doc_entities(doc, spans_key)
+    record["entities"] = doc_entities(doc, spans_key, candidates)
     return record
 
 

@@ -168,7 +168,8 @@ def annotate_file(
                 max_chars=opts.max_chars,
                 max_batch_chars=opts.max_batch_chars,
             ):
-                record = doc_to_record(doc, item, include_text=opts.include_text, spans_key=opts.spans_key)
+                record = doc_to_record(doc, item, include_text=opts.include_text, spans_key=opts.spans_key,
+                                       candidates=opts.candidates)
                 out.write(dumps_record(record))
                 out.flush()
                 summary.add_doc(doc, record)
