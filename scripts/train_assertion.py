@@ -30,7 +30,7 @@ def main(
     dev_path: Path = typer.Argument(..., exists=True, dir_okay=False),
     output_dir: Path = typer.Argument(..., help="Pipeline directory to write"),
     record: Path = typer.Option(..., "--record", help="JSON with the C grid and dev scores"),
-    c_values: List[float] = typer.Option([0.3, 1.0, 3.0], "--c", help="Regularisation values to try"),
+    c_values: List[float] = typer.Option([0.1, 0.3, 1.0, 3.0], "--c", help="Regularisation values to try"),
 ):
     if method not in ("classifier", "combined"):
         msg.fail(f"method must be 'classifier' or 'combined' (the rules need no training), not {method!r}", exits=1)

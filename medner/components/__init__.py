@@ -12,6 +12,9 @@
   (:mod:`medner.components.abbreviations`): abbreviation definitions as
   ``doc._.abbreviations`` / ``span._.long_form`` and span groups, and NER
   labels carried from a long form to its short forms.
+* ``medner_assertion`` (:mod:`medner.components.assertion`): present, negated,
+  uncertain, historical or family for every entity (``span._.assertion``);
+  rules, a classifier or both (docs/assertion.md).
 
 All are registered through entry points in ``pyproject.toml``, so
 ``nlp.add_pipe("hf_token_classifier")`` and ``spacy.load`` work without
