@@ -30,6 +30,7 @@ ANN = "\n".join([
 
 
 def convert(nlp, tmp_path):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "1.txt").write_text(TEXT, encoding="utf8")
     (tmp_path / "1.ann").write_text(ANN, encoding="utf8")
     (source,) = read_brat(tmp_path)
@@ -78,3 +79,13 @@ def test_gold_assertions_survive_docbin(nlp, tmp_path):
 def test_precedence_negation_first():
     assert strongest({"family", "negated"}) == "negated"
     assert strongest(set()) == "present"
+
+
+def test_split_summary_sums_the_files_assertions(nlp, tmp_path):
+    from medner.corpus.convert import _summarise
+
+    (a, ra), (b, rb) = convert(nlp, tmp_path / "a"), convert(nlp, tmp_path / "b")
+    ra.path, rb.path = "a.ann", "b.ann"
+    summary = _summarise({"a": ra, "b": rb}, n_docs=2)["assertions"]
+    assert summary["attributes"] == 10 and summary["attached"] == 4 and summary["adds_up"]
+    assert summary["values"]["family"] == 4 and summary["attached_to"] == {"SIGN_SYMPTOM": 2, "DISEASE": 2}

@@ -396,7 +396,8 @@ class AssertionComponent:
         self.classifier = train_linear_model(feature_lists, labels, C=C, min_count=min_count)
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, float]:
-        return score_assertions(examples, span_key=self.span_key)
+        scorer = self.scorer or score_assertions
+        return scorer(examples, span_key=self.span_key, **kwargs)
 
     # -------------------------------------------------------------- serialization
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
