@@ -192,6 +192,17 @@ def main(
         words = summary["words"]
         result["words"] = words
         result["cli"] = {"batch_size": batch_size, "before": {"annotate_seconds": summary["seconds"], "words_per_second": summary["words_per_second"]}}
+        # CPU seconds of the same annotate code in this process: a figure that other work on the machine moves
+        # much less than wall-clock words per second (compared with the service's CPU seconds per run)
+        from medner.annotate import AnnotateOptions, annotate_file, load_pipeline
+
+        nlp = load_pipeline(model)
+        cpu_started = time.process_time()
+        annotate_file(source, tmp / "in_process.jsonl", nlp, AnnotateOptions(batch_size=batch_size, progress=False))
+        cli_cpu = time.process_time() - cpu_started
+        del nlp
+        result["cli"]["annotate_cpu_seconds_in_process"] = round(cli_cpu, 2)
+        result["cli"]["words_per_cpu_second"] = round(words / cli_cpu, 1)
 
         # 2. the service
         port = free_port()
@@ -287,6 +298,9 @@ def main(
         for round_result in result["rounds"]:
             for run in round_result["throughput"].values():
                 run["vs_cli"] = round(run["words_per_second"] / cli_wps, 3)
+                run["words_per_server_cpu_second"] = round(words / run["server_cpu_seconds"], 1) if run["server_cpu_seconds"] else None
+                run["cpu_vs_cli"] = (round(run["words_per_server_cpu_second"] / result["cli"]["words_per_cpu_second"], 3)
+                                     if run["words_per_server_cpu_second"] else None)
     result["access_log_lines"] = sum(1 for line in log_lines if line.startswith('{"ts"'))
     # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit code is -15; the
     # "stopped" event is written after the in-flight requests finished and the batchers drained
@@ -298,7 +312,9 @@ def main(
     result["note"] = ("client and server share the machine's CPUs (the load generator runs in this process); "
                       "words are the CLI summary's count (non-space tokens); vs_cli = service words/s / the mean of medner annotate's "
                       "words/s before and after the service runs (annotate seconds, model load excluded on both sides); "
-                      "server_cpu_seconds / client_cpu_seconds: CPU used by the service process and by the load generator in each run")
+                      "server_cpu_seconds / client_cpu_seconds: CPU used by the service process and by the load generator in each run; "
+                      "cpu_vs_cli = words per CPU second of the service process / of the same annotate code run in-process "
+                      "(less sensitive to other load than words per second)")
     result["machine"] = machine_info(("spacy", "medner", "fastapi", "uvicorn", "httpx"))
     result["loadavg_before_after"] = [loadavg_before, [round(x, 2) for x in os.getloadavg()]]
     output.parent.mkdir(parents=True, exist_ok=True)
