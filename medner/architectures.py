@@ -15,7 +15,7 @@ from thinc.api import Embed, Maxout, Model, chain, concatenate, with_array
 from thinc.types import Floats2d, Ints1d
 
 from .components.vocab_features import TAGS_ATTR
-from .kb.dictionary import N_TAG_IDS
+from .vocab_tags import N_TAG_IDS
 
 __all__ = ["build_vocab_features", "vocab_tag_ids"]
 

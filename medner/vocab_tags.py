@@ -15,7 +15,6 @@ from typing import Dict, Iterable, Iterator, List, Sequence, Tuple, Union
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from .vocab import read_medic, read_mesh_descriptors
 
 PathLike = Union[str, Path]
 
@@ -58,6 +57,10 @@ def keep_name(name: str) -> bool:
 def vocabulary_names(medic_path: PathLike, mesh_path: PathLike) -> Dict[str, List[str]]:
     """Names per source (``SOURCES``): MEDIC names and synonyms, MeSH descriptor names, with
     MeSH-style inverted names also in reading order; filtered by :func:`keep_name`, deduplicated."""
+    # Imported here: medner.kb loads scikit-learn (the linker's TF-IDF); a pipeline that only
+    # runs the saved dictionary must not need it.
+    from .kb.vocab import read_medic, read_mesh_descriptors
+
     readers = {"MEDIC": read_medic(medic_path), "MESH": read_mesh_descriptors(mesh_path)}
     names_by_source: Dict[str, List[str]] = {}
     for source in SOURCES:

@@ -14,7 +14,7 @@ from spacy.util import load_config, load_model_from_config
 
 from medner.components.vocab_features import PATTERNS_FILE, TAGS_ATTR, VocabFeatureTagger
 from medner.tokenizer import blank_biomedical
-from medner.kb.dictionary import describe_tag, is_abbreviation, keep_name, longest_matches, tag_ids, uninverted
+from medner.vocab_tags import describe_tag, is_abbreviation, keep_name, longest_matches, tag_ids, uninverted
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ The component runs first; ``medner.VocabFeatures.v1`` (``medner.architectures``)
 embeds its tags next to the hash embeddings, so the network learns how much
 to trust a dictionary match (MeSH names "Rats" or "Time" match everywhere).
 
-* ``doc._.vocab_tags``: one tag id per token (see ``medner.kb.dictionary``:
+* ``doc._.vocab_tags``: one tag id per token (see ``medner.vocab_tags``:
   O/B/I per source, MEDIC and MESH, 9 ids);
 * ``token._.vocab_match``: the readable tag, "B-MEDIC I-MESH" or "O".
 
@@ -28,7 +28,7 @@ from spacy.training import Example
 from spacy.util import SimpleFrozenList, from_bytes, from_disk, to_bytes, to_disk
 from spacy.vocab import Vocab
 
-from ..kb.dictionary import SOURCES, describe_tag, is_abbreviation, iter_tokenized, tag_ids, vocabulary_names
+from ..vocab_tags import SOURCES, describe_tag, is_abbreviation, iter_tokenized, tag_ids, vocabulary_names
 
 __all__ = ["VocabFeatureTagger", "TAGS_ATTR", "make_vocab_features"]
 
