@@ -4,15 +4,10 @@ The point of ``medner_stash_entities`` is that each system in the ensemble
 predicts exactly what it predicts alone; this is checked against the
 separately saved tiny pipelines, and the vote against a recomputation.
 """
-import sys
-from pathlib import Path
-
 import pytest
+from pipelines import TEXTS, tiny_pipelines  # noqa: F401  (session fixture)
 
-sys.path.insert(0, str(Path(__file__).parent))
-from pipelines import TEXTS, tiny_pipelines  # noqa: E402,F401  (session fixture)
-
-from medner.components.merge import MergeEntities  # noqa: E402
+from medner.components.merge import MergeEntities
 
 
 def _spans(spans):
