@@ -316,3 +316,16 @@ def test_offsets_always_index_the_input_text(tmp_path, parts):
 
 
 _HYPO_NLP = make_nlp()
+
+
+def test_gpu_id_without_a_gpu_is_one_line(tmp_path, model_dir):
+    """``--gpu-id`` goes to ``spacy.require_gpu``; where that cannot work, one line says why."""
+    import importlib.util
+
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("cupy is installed: --gpu-id may work here")
+    inp = write_jsonl(tmp_path / "in.jsonl", ["Aspirin."])
+    result = runner.invoke(app, ["annotate", str(inp), str(tmp_path / "out.jsonl"), "-m", str(model_dir), "--gpu-id", "0", "--no-progress"])
+    assert result.exit_code == 1
+    assert "--gpu-id 0: Cannot use GPU, CuPy is not installed" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out.jsonl").exists()
