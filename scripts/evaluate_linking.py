@@ -103,10 +103,20 @@ def e2e(
     output: Path = typer.Argument(...),
     split: str = typer.Option("test"),
     thresholds: str = typer.Option("0.8", help="Comma-separated NIL thresholds; the NER runs once, the linker once per value"),
+    propagation: Path = typer.Option(None, "--propagation", exists=True, dir_okay=False,
+                                     help="metrics/abbreviation_propagation__<dataset>.json: first add medner_abbreviation_propagation with the variant chosen there on dev"),
 ):
     """NER + abbreviations + linker on raw texts: document-level concept P/R/F1 per label, per threshold."""
     kb = _load_kb(kb_dir)
     nlp = spacy.load(pipeline)
+    propagation_config = None
+    if propagation is not None:
+        name = pipeline.parent.name if pipeline.name in ("model-best", "model-last") else pipeline.name
+        chosen = json.loads(propagation.read_text(encoding="utf8")).get("pipelines", {}).get(name, {}).get("add_pipe")
+        if chosen is None:
+            msg.fail(f"{propagation} chose no propagation step for {name!r}", exits=1)
+        propagation_config = chosen["config"]
+        nlp.add_pipe("medner_abbreviation_propagation", config=propagation_config)
     linker = add_linker(nlp, kb)
     gold_docs = _docs(Path(f"corpus/{dataset}/{split}.spacy"), nlp)
     started = time.perf_counter()
@@ -127,6 +137,7 @@ def e2e(
         msg.info(f"threshold {threshold}: " + "; ".join(f"{n} P {s['p']:.2f} R {s['r']:.2f} F1 {s['f']:.2f}" for n, s in named.items()))
     result = {"pipeline": str(pipeline), "kb": str(kb_dir), "dataset": dataset, "split": split,
               "docs": len(gold_docs), "ner_seconds": round(ner_seconds, 2), "linker_config": linker.cfg,
+              "pipe_names": nlp.pipe_names, "abbreviation_propagation": propagation_config,
               "runs": runs, "references": REFERENCES["end_to_end_concept_f1"]}
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")

@@ -303,7 +303,7 @@ def make_linker_scorer() -> Callable[..., Dict[str, Any]]:
 
 def add_linker(nlp: Language, kb: KnowledgeBase, *, abbreviations: bool = True,
                config: Optional[Dict[str, Any]] = None, name: str = "medner_linker") -> ConceptLinker:
-    """Append ``medner_abbreviations`` (unless present or disabled) and ``medner_linker`` with ``kb``.
+    """Append ``medner_abbreviations`` (unless a detector is present, or disabled) and ``medner_linker`` with ``kb``.
 
     The linker goes last, so it links what ``ner`` (or a merge component) left
     in ``doc.ents``. Saving ``nlp`` afterwards writes the KB inside the pipeline.
@@ -314,7 +314,8 @@ def add_linker(nlp: Language, kb: KnowledgeBase, *, abbreviations: bool = True,
         raise ValueError(f"the pipeline already has a component named {name!r}")
     config = dict(config or {})
     config.setdefault("abbreviations", abbreviations)
-    if abbreviations and not any(nlp.get_pipe_meta(p).factory == "medner_abbreviations" for p in nlp.pipe_names):
+    detectors = ("medner_abbreviations", "medner_abbreviation_propagation")  # the latter detects too
+    if abbreviations and not any(nlp.get_pipe_meta(p).factory in detectors for p in nlp.pipe_names):
         nlp.add_pipe("medner_abbreviations")
     linker = nlp.add_pipe("medner_linker", name=name, config=config)
     linker.set_kb(kb)

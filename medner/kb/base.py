@@ -24,7 +24,7 @@ from .names import lower, normalise
 from .vocab import VocabConcept
 
 PathLike = Union[str, Path]
-KB_FORMAT = "medner-kb/1"
+KB_FORMAT = "medner-kb/2"
 FILES = ("meta.json", "concepts.tsv.gz", "names.tsv.gz", "tfidf.npz")
 
 
@@ -66,6 +66,7 @@ class KnowledgeBase:
         ngram_range: Tuple[int, int] = (3, 3),
         meta: Optional[dict] = None,
         tfidf: Optional[Tuple[List[str], np.ndarray, sp.csr_matrix]] = None,
+        normalised_names: Optional[List[str]] = None,
     ):
         self.concept_ids = concept_ids
         self.concept_names = concept_names
@@ -81,7 +82,7 @@ class KnowledgeBase:
         for i, ids in enumerate(concept_ids):
             for id_ in ids:
                 self.id_to_concept.setdefault(id_, i)
-        self._index_names()
+        self._index_names(normalised_names)
         if tfidf is None:
             self._fit_tfidf()
         else:
@@ -160,16 +161,25 @@ class KnowledgeBase:
         kb.meta["build_seconds"] = round(time.perf_counter() - started, 2)
         return kb
 
-    def _index_names(self) -> None:
-        self.normalised_names = [normalise(n) for n in self.names]
+    def _index_names(self, normalised_names: Optional[List[str]] = None) -> None:
+        # saved with the names: normalising 90k names is most of a cold load
+        self.normalised_names = normalised_names or [normalise(n) for n in self.names]
         # how often training mentions named each concept: breaks ties between equal names
         self.concept_prior = np.bincount(self.name_concept, weights=self.name_prior,
                                          minlength=len(self.concept_ids)).astype(np.int32)
         self.exact_index: Dict[str, List[int]] = {}
-        self.lower_index: Dict[str, List[int]] = {}
-        for i, (name, key) in enumerate(zip(self.names, self.normalised_names)):
+        for i, key in enumerate(self.normalised_names):
             self.exact_index.setdefault(key, []).append(i)
-            self.lower_index.setdefault(lower(name), []).append(i)
+        self._lower_index: Optional[Dict[str, List[int]]] = None
+
+    @property
+    def lower_index(self) -> Dict[str, List[int]]:
+        """Case-folded name -> name rows, built on first use (only ``exact_mode="lower"`` needs it)."""
+        if self._lower_index is None:
+            self._lower_index = {}
+            for i, name in enumerate(self.names):
+                self._lower_index.setdefault(lower(name), []).append(i)
+        return self._lower_index
 
     def _vectorizer(self, vocabulary=None) -> TfidfVectorizer:
         # norm=None: rows are normalised here, so a query's unknown n-grams count in its norm
@@ -301,8 +311,8 @@ class KnowledgeBase:
         concept_lines = ("\t".join(["|".join(ids), name, type_]) for ids, name, type_ in
                          zip(self.concept_ids, self.concept_names, self.concept_types))
         _write_gz_lines(path / "concepts.tsv.gz", concept_lines)
-        name_lines = (f"{name}\t{c}\t{t}\t{p}" for name, c, t, p in
-                      zip(self.names, self.name_concept, self.name_type, self.name_prior))
+        name_lines = (f"{name}\t{key}\t{c}\t{t}\t{p}" for name, key, c, t, p in
+                      zip(self.names, self.normalised_names, self.name_concept, self.name_type, self.name_prior))
         _write_gz_lines(path / "names.tsv.gz", name_lines)
         ngrams = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)
         matrix = self.name_matrix.tocsr()
@@ -333,15 +343,16 @@ class KnowledgeBase:
             concept_ids.append(line[0].split("|"))
             concept_names.append(line[1])
             concept_types.append(line[2])
-        names, name_concept, name_type, name_prior = [], [], [], []
-        for line_no, line in _read_gz_lines(path / "names.tsv.gz", fields=4):
+        names, normalised_names, name_concept, name_type, name_prior = [], [], [], [], []
+        for line_no, line in _read_gz_lines(path / "names.tsv.gz", fields=5):
             try:
-                c, t, p = int(line[1]), int(line[2]), int(line[3])
+                c, t, p = int(line[2]), int(line[3]), int(line[4])
             except ValueError:
                 raise KBFileError(f"{path / 'names.tsv.gz'}:{line_no}: concept, type and prior must be integers")
             if not (0 <= c < len(concept_ids) and 0 <= t < len(meta["types"])):
                 raise KBFileError(f"{path / 'names.tsv.gz'}:{line_no}: concept {c} or type {t} out of range")
             names.append(line[0])
+            normalised_names.append(line[1])
             name_concept.append(c)
             name_type.append(t)
             name_prior.append(p)
@@ -359,7 +370,7 @@ class KnowledgeBase:
             raise KBFileError(f"{path / 'tfidf.npz'}: matrix {matrix.shape} does not match {len(names)} names x {len(ngrams)} n-grams")
         return cls(concept_ids, concept_names, concept_types, names, name_concept, name_type, name_prior,
                    types=list(meta["types"]), ngram_range=tuple(meta["ngram_range"]), meta=meta,
-                   tfidf=(ngrams, idf, matrix))
+                   tfidf=(ngrams, idf, matrix), normalised_names=normalised_names)
 
 
 def _write_gz_lines(path: Path, lines: Iterable[str]) -> None:
