@@ -8,7 +8,7 @@ scripts/package.py). The ablation tables come from metrics/ablation__*.json
 (scripts/ablate.py).
 """
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import srsly
 import typer
@@ -127,9 +127,16 @@ def main(
     metrics_dir: Path = typer.Argument(Path("metrics")),
     readme: Path = typer.Argument(Path("README.md")),
     published_path: Path = typer.Option(Path("configs/published_scores.json"), "--published"),
-    release: Path = typer.Option(None, "--release", help="releases/<version>: render its manifests into --shipped"),
-    shipped: Path = typer.Option(None, "--shipped", help="File with <!-- shipped:start/end --> markers (the README)"),
+    release: Optional[Path] = typer.Option(None, "--release", help="releases/<version>: render its manifests into --shipped"),
+    shipped: Optional[Path] = typer.Option(None, "--shipped", help="File with <!-- shipped:start/end --> markers (the README)"),
 ):
+    render_results(metrics_dir, readme, published_path)
+    if release is not None and shipped is not None:
+        render_release(release, shipped)
+
+
+def render_results(metrics_dir: Path, readme: Path, published_path: Path) -> None:
+    """The results, ablation and benchmark tables of ``metrics_dir`` into ``readme``'s markers."""
     metrics = []
     for path in sorted(metrics_dir.glob("*__*.json")):
         record = srsly.read_json(path)
@@ -152,16 +159,19 @@ def main(
         text = replace_between(text, BENCHMARK_START, BENCHMARK_END, render_benchmark(srsly.read_json(benchmark_path)), readme)
     readme.write_text(text, encoding="utf8")
     msg.good(f"Wrote {len(metrics)} results and {len(ablations)} ablations into {readme}")
-    if release is not None and shipped is not None:
-        manifests = [srsly.read_json(path) for path in sorted(release.glob("en_medner_*.json"))]
-        if not manifests:
-            msg.fail(f"{release} has no pipeline manifests: run `spacy project run release`", exits=1)
-        order = {"clinical": 0, "bc5cdr": 1, "ncbi": 2}
-        manifests.sort(key=lambda m: order.get(m["short_name"], 9))
-        page = shipped.read_text(encoding="utf8")
-        shipped.write_text(replace_between(page, SHIPPED_START, SHIPPED_END, render_shipped(manifests), shipped),
-                           encoding="utf8")
-        msg.good(f"Wrote the {len(manifests)} shipped pipelines of {release} into {shipped}")
+
+
+def render_release(release: Path, shipped: Path) -> None:
+    """The shipped pipelines' table (release manifests) into ``shipped``'s markers."""
+    manifests = [srsly.read_json(path) for path in sorted(release.glob("en_medner_*.json"))]
+    if not manifests:
+        msg.fail(f"{release} has no pipeline manifests: run `spacy project run release`", exits=1)
+    order = {"clinical": 0, "bc5cdr": 1, "ncbi": 2}
+    manifests.sort(key=lambda m: order.get(m["short_name"], 9))
+    page = shipped.read_text(encoding="utf8")
+    shipped.write_text(replace_between(page, SHIPPED_START, SHIPPED_END, render_shipped(manifests), shipped),
+                       encoding="utf8")
+    msg.good(f"Wrote the {len(manifests)} shipped pipelines of {release} into {shipped}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 same records as the single-process CLI, loads the pipeline once per worker
 and resumes partition by partition."""
 import json
-import time
 
 import pytest
 
@@ -65,14 +64,12 @@ def test_cli_dask_matches_single_process(setup, client):
     """The CLI pointed at the scheduler of a LocalCluster with two worker processes."""
     tmp, model, inp, single, texts_by_id = setup
     out = tmp / "dask_out"
-    start = time.perf_counter()
     result = runner.invoke(
         app,
         ["annotate", str(inp), str(out), "-m", str(model), "--dask", client.scheduler.address,
          "--partition-size", "4", "--summary", str(tmp / "dask_summary.json"), "--no-progress"],
     )
     assert result.exit_code == 0, result.output + repr(result.exception)
-    assert time.perf_counter() - start < 60
     assert sorted(p.name for p in out.glob("part-*.jsonl")) == [f"part-{i:05d}.jsonl" for i in range(6)]
     expected, got = by_id(read_records(single)), by_id(read_records(out))
     assert len(got) == N_DOCS + 1

@@ -34,7 +34,7 @@ def project(tmp_path):
 
 
 def test_tables_rendered_between_markers(project):
-    results.main(project / "metrics", project / "README.md", project / "none.json")
+    results.render_results(project / "metrics", project / "README.md", project / "none.json")
     text = (project / "README.md").read_text()
     assert text.startswith("intro\n") and text.endswith("end\n") and "old" not in text
     assert "| `x_cnn` | ents | 80.00 | 70.00 | **74.67** | 81.50 | 12,345 | 47 MB |" in text
@@ -47,4 +47,24 @@ def test_tables_rendered_between_markers(project):
 def test_missing_markers_fail(project):
     (project / "README.md").write_text("no markers\n")
     with pytest.raises(SystemExit):
-        results.main(project / "metrics", project / "README.md", project / "none.json")
+        results.render_results(project / "metrics", project / "README.md", project / "none.json")
+
+
+def test_shipped_table_from_release_manifests(tmp_path):
+    """The README's shipped table is rendered from each pipeline's release manifest, clinical first."""
+    release = tmp_path / "0.9.0"
+    release.mkdir()
+    for short, package, dataset, f1 in (("bc5cdr", "en_medner_bc5cdr_x", "bc5cdr", 80.5), ("clinical", "en_medner_clinical_x", "maccrobat", 55.25)):
+        srsly.write_json(release / f"{package}.json", {
+            "package": package, "short_name": short, "description": f"{short} text: things",
+            "test": {"dataset": dataset, "precision": 81.0, "recall": 80.0, "f1": f1, "words_per_second": 12345,
+                     "per_label": {"DISEASE": {"p": 1, "r": 1, "f": 77.77}}},
+            "wheel": {"mb": 6.04}})
+    readme = tmp_path / "README.md"
+    readme.write_text("top\n<!-- shipped:start -->\nold\n<!-- shipped:end -->\nbottom\n")
+    results.render_release(release, readme)
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("top\n") and text.endswith("bottom\n")
+    rows = [line for line in text.splitlines() if line.startswith("| `")][1:]  # after the header
+    assert rows[0].startswith("| `clinical` | `en_medner_clinical_x` | clinical text |") and "**55.25**" in rows[0]
+    assert "DISEASE 77.8" in rows[1] and "12,345" in rows[1] and "6.0 MB" in rows[1]
