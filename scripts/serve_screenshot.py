@@ -69,6 +69,7 @@ def main(
             page.fill("#text", content)
             page.click("#annotate")
             page.wait_for_selector("#view mark, #status.error")
+            page.evaluate("document.querySelector('#text').scrollTop = 0")
             status = page.locator("#status").inner_text()
             output.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(output), full_page=True)

@@ -61,7 +61,12 @@ function renderTable(entities, colors) {
   if (hasId) columns.push("ID");
   if (hasAssertion) columns.push("Assertion");
   const head = document.querySelector("#entities thead tr");
-  head.replaceChildren(...columns.map((c) => { const th = document.createElement("th"); th.textContent = c; return th; }));
+  head.replaceChildren(...columns.map((c) => {
+    const th = document.createElement("th");
+    th.textContent = c;
+    if (c === "Start" || c === "End" || c === "Score") th.className = "num";
+    return th;
+  }));
   const body = document.querySelector("#entities tbody");
   const rows = entities.map((e) => {
     const tr = document.createElement("tr");
