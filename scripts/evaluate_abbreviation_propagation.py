@@ -69,7 +69,8 @@ def main(
         for split, path in split_paths.items():
             gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
             gold_labels = {ent.label_ for doc in gold for ent in doc.ents}
-            labels = None if gold_labels <= pipeline_labels else sorted(gold_labels & pipeline_labels)
+            # Cross-corpus (labels differ): score only the labels both have, as evaluate-cross does.
+            labels = None if gold_labels == pipeline_labels else sorted(gold_labels & pipeline_labels)
             entry["labels_scored"] = "all" if labels is None else labels
             predicted = list(nlp.pipe((doc.text for doc in gold), batch_size=batch_size))
             start = time.perf_counter()

@@ -353,10 +353,17 @@ def test_propagation_evaluation_keeps_the_step_only_when_it_helps_on_dev(tmp_pat
         DocBin(docs=[gold_doc]).to_disk(tmp_path / "corpus" / "toy" / f"{split}.spacy")
     (tmp_path / "ruler").mkdir()
     nlp.to_disk(tmp_path / "ruler" / "model-best")
+    # A pipeline from another corpus: its extra label is not scored (cross-corpus).
+    ruler_nlp({"DISEASE": ["acute renal failure"], "CHEMICAL": ["seen"]}).to_disk(tmp_path / "other_corpus")
     output = tmp_path / "propagation.json"
-    script.main("toy", [str(tmp_path / "ruler" / "model-best")], output=output, corpus_dir=tmp_path / "corpus", batch_size=8)
+    models = [str(tmp_path / "ruler" / "model-best"), str(tmp_path / "other_corpus")]
+    script.main("toy", models, output=output, corpus_dir=tmp_path / "corpus", batch_size=8)
     record = srsly.read_json(output)
+    other = record["pipelines"]["other_corpus"]
+    assert other["labels_scored"] == ["DISEASE"]
+    assert other["splits"]["dev"]["scores"]["none"]["precision"] == 100.0
     entry = record["pipelines"]["ruler"]
+    assert entry["labels_scored"] == "all"
     none = entry["splits"]["dev"]["scores"]["none"]
     assert (none["precision"], none["recall"]) == (100.0, 25.0)  # the ruler finds the long form only
     assert entry["splits"]["dev"]["scores"]["exact/keep"]["f1"] == 100.0
