@@ -154,7 +154,7 @@ def print_records(output: Path, msg) -> None:
 @app.command()
 def serve(
     model: Optional[List[str]] = typer.Option(
-        None, "--model", "-m", help="Pipeline to serve, as for `medner annotate --model`; repeat to serve several (the first is the default)."
+        None, "--model", "-m", help="Pipeline to serve, as for `medner annotate --model` (default: the shipped default, clinical); repeat to serve several (the first is the default)."
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, "--port", "-p", help="Port to listen on."),

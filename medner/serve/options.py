@@ -51,6 +51,8 @@ class ServeOptions:
             raise ValueError(f"request_timeout_s must be positive, got {self.request_timeout_s}")
         if self.batch_wait_ms < 0:
             raise ValueError(f"batch_wait_ms must not be negative, got {self.batch_wait_ms}")
+        if self.log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
+            raise ValueError(f"log_level must be one of debug, info, warning, error, critical, got {self.log_level!r}")
         if len(set(self.models)) != len(self.models):
             raise ValueError(f"a pipeline is given twice: {self.models}")
 
