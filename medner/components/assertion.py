@@ -199,6 +199,10 @@ def span_features(doc: Doc, span: Span, starts: Sequence[int], window: int,
         # Scopes 3x longer: the "no" of "no fever, chills, nausea, vomiting or rash".
         feats += [f"farcat={t.category}" for t in far_triggers]
         feats += [f"far={t.category}:{t.phrase}" for t in far_triggers]
+        # The words between a far trigger and the span: lists ("no fever, chills or rash") vs clauses.
+        for t in far_triggers:
+            between = doc[t.end:span.start] if t.end <= span.start else doc[span.end:t.start]
+            feats += [f"btw_{t.category}={_word(w)}" for w in between if not w.is_space]
     return feats
 
 
