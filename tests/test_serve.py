@@ -389,3 +389,24 @@ def test_cli_unknown_model_is_one_line():
     assert result.exit_code == 1
     assert "No pipeline 'no_such_pipeline_xyz'" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"port": 0}, "port must be in 1..65535, got 0"),
+    ({"max_texts": 0}, "max_texts must be at least 1, got 0"),
+    ({"request_timeout_s": 0}, "request_timeout_s must be positive, got 0"),
+    ({"log_level": "loud"}, "log_level must be one of debug, info, warning, error, critical, got 'loud'"),
+    ({"models": ["bc5cdr", "bc5cdr"]}, "a pipeline is given twice: ['bc5cdr', 'bc5cdr']"),
+])
+def test_bad_options_are_one_clear_line(overrides, message):
+    with pytest.raises(ValueError) as error:
+        ServeOptions(**overrides).check()
+    assert str(error.value) == message
+
+
+def test_options_reach_worker_processes_through_the_environment(monkeypatch):
+    from medner.serve.options import OPTIONS_ENV
+
+    options = ServeOptions(models=["ncbi"], port=9001, max_texts=7, batch_wait_ms=0.0)
+    monkeypatch.setenv(OPTIONS_ENV, options.to_env())
+    assert ServeOptions.from_env() == options
