@@ -71,6 +71,9 @@ def main(
             gold_labels = {ent.label_ for doc in gold for ent in doc.ents}
             # Cross-corpus (labels differ): score only the labels both have, as evaluate-cross does.
             labels = None if gold_labels == pipeline_labels else sorted(gold_labels & pipeline_labels)
+            if labels == []:
+                msg.fail(f"{model} predicts {sorted(pipeline_labels)}, none of them in {path} "
+                         f"({sorted(gold_labels)}): nothing to score", exits=1)
             entry["labels_scored"] = "all" if labels is None else labels
             predicted = list(nlp.pipe((doc.text for doc in gold), batch_size=batch_size))
             start = time.perf_counter()

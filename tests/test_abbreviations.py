@@ -408,3 +408,20 @@ def test_add_abbreviations_uses_the_variant_chosen_on_dev(tmp_path, capsys):
     with pytest.raises(SystemExit):
         script.main(tmp_path / "ruler" / "model-best", tmp_path / "out3", metrics=metrics, pipeline="missing", **defaults)
     assert "has no entry 'missing' (it has: other, ruler); pass --pipeline" in " ".join(capsys.readouterr().out.split())
+
+
+def test_propagation_evaluation_refuses_a_pipeline_without_shared_labels(tmp_path, capsys):
+    from ruler import ruler_nlp
+    from script_loader import load_script
+
+    script = load_script("evaluate_abbreviation_propagation")
+    nlp = ruler_nlp({"ANATOMY": ["kidney"]})
+    gold_doc = nlp.make_doc("Acute renal failure (ARF).")
+    gold_doc.ents = [gold_doc.char_span(0, 19, label="DISEASE")]
+    (tmp_path / "corpus" / "toy").mkdir(parents=True)
+    for split in ("dev", "test"):
+        DocBin(docs=[gold_doc]).to_disk(tmp_path / "corpus" / "toy" / f"{split}.spacy")
+    nlp.to_disk(tmp_path / "anatomy")
+    with pytest.raises(SystemExit):
+        script.main("toy", [str(tmp_path / "anatomy")], output=tmp_path / "x.json", corpus_dir=tmp_path / "corpus", batch_size=8)
+    assert "predicts ['ANATOMY'], none of them in" in " ".join(capsys.readouterr().out.split())
