@@ -63,7 +63,10 @@ def component_predictor(nlp: Language, name: str) -> Callable[[Doc], List[str]]:
 
 def negspacy_predictor(nlp: Language) -> Callable[[Doc], List[str]]:
     """negspacy 1.1.0 out of the box (en_clinical termset, sentencizer for its sentences): negated or present."""
-    from negspacy.negation import Negex, default_ts
+    try:
+        from negspacy.negation import Negex, default_ts
+    except ImportError:
+        raise ImportError("the negspacy baseline needs negspacy 1.1.0: pip install -e '.[assertion]'") from None
     from spacy.pipeline import Sentencizer
 
     sentencizer = Sentencizer()

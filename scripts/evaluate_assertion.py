@@ -46,7 +46,10 @@ def main(
         nlp = load_method(method, trained_dir)
         systems[method] = (nlp, component_predictor(nlp, "medner_assertion"))
     baseline_nlp = blank_biomedical()
-    systems["negspacy"] = (baseline_nlp, negspacy_predictor(baseline_nlp))
+    try:
+        systems["negspacy"] = (baseline_nlp, negspacy_predictor(baseline_nlp))
+    except ImportError as err:
+        msg.fail(str(err), exits=1)
     results = {}
     for name, (nlp, predict) in systems.items():
         try:

@@ -52,6 +52,7 @@ def main(
         if best is None or grid[-1]["dev_macro_f"] > best["dev_macro_f"]:
             best = grid[-1]
     component.initialize(lambda: examples, nlp=nlp, C=best["C"])
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(output_dir)
     size_kb = sum(f.stat().st_size for f in (output_dir / "medner_assertion").iterdir()) / 1024
     srsly.write_json(record, {"method": method, "chosen_C": best["C"], "train_docs": len(train),
