@@ -7,7 +7,6 @@ sleep, fail on a marker word, or record the longest text they were given.
 import asyncio
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys

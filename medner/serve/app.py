@@ -378,7 +378,7 @@ def bad_record_json(bad: BadRecord) -> Dict[str, Any]:
 def create_app(options: ServeOptions, pipelines: Optional[Dict[str, Any]] = None) -> FastAPI:
     """The service. ``pipelines`` (``{name: nlp}`` or ``{name: (nlp, source)}``)
     are used as given; without them, ``options.models`` are loaded at startup."""
-    from .. import __version__ as medner_version  # noqa: F401 - imported for /info
+    from .. import __version__ as medner_version
 
     options.check()
     state = ServiceState(options)
