@@ -122,8 +122,8 @@ def annotate(
         msg.info(f"Loading {model}")
         try:
             nlp = load_pipeline(model, gpu_id=gpu_id)
-        except ValueError as error:  # spacy.require_gpu: no GPU or no cupy
-            msg.fail(f"--gpu-id {gpu_id}: {error}", exits=1)
+        except ValueError as error:  # spacy.require_gpu: no GPU or no cupy; a broken pipeline file (e.g. a KB)
+            msg.fail(f"--gpu-id {gpu_id}: {error}" if gpu_id >= 0 else str(error), exits=1)
         msg.good(f"Loaded {model}: {', '.join(nlp.pipe_names) or '(no components)'}")
         summary = annotate_file(input_path, output, nlp, options)
         errors_file = errors or default_errors_path(output)

@@ -220,3 +220,20 @@ def test_annotate_writes_kb_id_candidates_and_html(kb, tmp_path):
     assert entities[0]["candidates"][0] == {"id": "D014859", "name": "Warfarin", "score": 1.0}
     assert all(len(e["candidates"]) <= 2 for e in entities)
     assert "D014859" in (tmp_path / "out.html").read_text(encoding="utf8")
+
+
+def test_annotate_names_a_missing_kb_file_in_one_line(kb, tmp_path):
+    from typer.testing import CliRunner
+
+    from medner.cli import app
+
+    nlp = spacy.blank("en")
+    add_linker(nlp, kb, abbreviations=False)
+    nlp.to_disk(tmp_path / "pipe")
+    (tmp_path / "pipe" / "medner_linker" / "kb" / "tfidf.npz").unlink()
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "d1", "text": "Naloxone."}) + "\n", encoding="utf8")
+    result = CliRunner().invoke(app, ["annotate", str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"),
+                                      "--model", str(tmp_path / "pipe"), "--no-progress"])
+    assert result.exit_code == 1
+    assert "tfidf.npz: knowledge base file missing" in " ".join(result.output.split())
+    assert "--gpu-id" not in result.output and "Traceback" not in result.output
