@@ -15,6 +15,9 @@
 * ``medner_assertion`` (:mod:`medner.components.assertion`): present, negated,
   uncertain, historical or family for every entity (``span._.assertion``);
   rules, a classifier or both (docs/assertion.md).
+* ``medner_linker`` (:mod:`medner.components.linker`): MeSH/MEDIC/OMIM concept
+  ids (``span.kb_id_``) and ranked candidates (``span._.kb_candidates``), with
+  its knowledge base (:mod:`medner.kb`) saved inside the pipeline (docs/linking.md).
 
 All are registered through entry points in ``pyproject.toml``, so
 ``nlp.add_pipe("hf_token_classifier")`` and ``spacy.load`` work without
