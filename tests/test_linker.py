@@ -237,3 +237,12 @@ def test_annotate_names_a_missing_kb_file_in_one_line(kb, tmp_path):
     assert result.exit_code == 1
     assert "tfidf.npz: knowledge base file missing" in " ".join(result.output.split())
     assert "--gpu-id" not in result.output and "Traceback" not in result.output
+
+
+def test_neoplasm_synonym_variant_finds_the_mesh_name(kb):
+    doc, linker = link(kb, "A breast carcinoma was removed.", [("breast carcinoma", "DISEASE")], variants=False, threshold=0.0)
+    whole_score = doc.ents[0]._.kb_candidates[0][2]
+    doc, linker = link(kb, "A breast carcinoma was removed.", [("breast carcinoma", "DISEASE")], threshold=0.0)
+    assert doc.ents[0].kb_id_ == "D001943"
+    assert doc.ents[0]._.kb_candidates[0][2] == 1.0 > whole_score
+    assert linker.stats["variant"] == 1

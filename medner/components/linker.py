@@ -14,7 +14,10 @@ each switchable for ablations:
    ``medner_abbreviations`` (``doc._.abbreviations``, each span with
    ``span._.long_form``) is linked through its long form;
 5. composite mentions ("breast and ovarian cancer") that match no name whole
-   are split and linked part by part; the ids are ``|``-joined.
+   are split and linked part by part; the ids are ``|``-joined;
+6. neoplasm synonyms: a mention without an exact name is also searched with
+   "carcinoma"/"tumour"/"cancer" swapped for the word MeSH uses ("prostate
+   carcinoma" -> "Prostatic Neoplasms"); the variant wins by a margin only.
 
 A mention whose best score is below ``threshold`` is NIL: no id, its
 candidates kept, counted in ``stats``. The KB lives inside the pipeline
@@ -30,13 +33,13 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example
 
 from ..kb import Candidate, KnowledgeBase, split_composite
-from ..kb.names import normalise
+from ..kb.names import normalise, synonym_variants
 
 if not Span.has_extension("kb_candidates"):
     Span.set_extension("kb_candidates", default=None)
 
 DEFAULT_LABEL_TYPES = {"CHEMICAL": ["CHEMICAL"], "MEDICATION": ["CHEMICAL"], "DISEASE": ["DISEASE"]}
-STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviation", "too_long", "empty")
+STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviation", "variant", "too_long", "empty")
 
 
 @Language.factory(
@@ -50,6 +53,7 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
         "fuzzy": True,
         "composites": True,
         "abbreviations": True,
+        "variants": True,
         "max_chars": 256,
         "scorer": {"@scorers": "medner.linker_scorer.v1"},
     },
@@ -67,6 +71,7 @@ def make_linker(
     fuzzy: bool,
     composites: bool,
     abbreviations: bool,
+    variants: bool,
     max_chars: int,
     scorer: Optional[Callable],
 ) -> "ConceptLinker":
@@ -79,7 +84,7 @@ def make_linker(
         raise ValueError(f"[{name}] n_candidates must be at least 1, got {n_candidates}")
     return ConceptLinker(name, spans_key=spans_key, n_candidates=n_candidates, threshold=threshold,
                          label_types=label_types, exact_mode=exact_mode, fuzzy=fuzzy, composites=composites,
-                         abbreviations=abbreviations, max_chars=max_chars, scorer=scorer)
+                         abbreviations=abbreviations, variants=variants, max_chars=max_chars, scorer=scorer)
 
 
 class ConceptLinker:
@@ -88,13 +93,14 @@ class ConceptLinker:
     def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
                  threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
                  exact_mode: str = "normalised", fuzzy: bool = True, composites: bool = True,
-                 abbreviations: bool = True, max_chars: int = 256, scorer: Optional[Callable] = None,
+                 abbreviations: bool = True, variants: bool = True, max_chars: int = 256,
+                 scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):
         self.name = name
         self.cfg = {"spans_key": spans_key, "n_candidates": n_candidates, "threshold": threshold,
                     "label_types": dict(DEFAULT_LABEL_TYPES if label_types is None else label_types),
                     "exact_mode": exact_mode, "fuzzy": fuzzy, "composites": composites,
-                    "abbreviations": abbreviations, "max_chars": max_chars}
+                    "abbreviations": abbreviations, "variants": variants, "max_chars": max_chars}
         self.scorer = scorer
         self.kb: Optional[KnowledgeBase] = None
         self.stats: Counter = Counter({k: 0 for k in STATS})
@@ -146,7 +152,8 @@ class ConceptLinker:
         """The texts a span will be searched as (whole, long form, composite parts) and its label's types."""
         text = span.text.strip()
         type_ids = self._type_ids.get(span.label_) if self.cfg["label_types"] else None
-        plan = {"span": span, "text": text, "types": type_ids, "whole": None, "long": None, "parts": [], "queries": set()}
+        plan = {"span": span, "text": text, "types": type_ids, "whole": None, "long": None, "parts": [],
+                "variants": [], "queries": set()}
         if not text:
             plan["skip"] = "empty"
             return plan
@@ -159,6 +166,9 @@ class ConceptLinker:
         if long_form and len(long_form) <= self.cfg["max_chars"]:
             plan["long"] = (long_form, type_ids)
             plan["queries"].add(plan["long"])
+        if self.cfg["variants"]:
+            plan["variants"] = [(v, type_ids) for v in synonym_variants(text)]
+            plan["queries"].update(plan["variants"])
         if self.cfg["composites"]:
             parts = split_composite(text)
             if len(parts) > 1:
@@ -199,7 +209,7 @@ class ConceptLinker:
         lookup = lambda q: self._cache.get(q, [])  # noqa: E731
         kb_id, candidates, how = choose(
             lookup(plan["whole"]), lookup(plan["long"]) if plan["long"] else None,
-            [lookup(p) for p in plan["parts"]], self.cfg["threshold"])
+            [lookup(p) for p in plan["parts"]], self.cfg["threshold"], [lookup(v) for v in plan["variants"]])
         self.stats[how] += 1
         self.stats["linked" if kb_id else "nil"] += 1
         return kb_id, [c.as_tuple() for c in candidates]
@@ -234,16 +244,24 @@ class ConceptLinker:
         return (self.scorer or score_kb_ids)(examples)
 
 
+VARIANT_MARGIN = 0.05
+
+
 def choose(whole: List[Candidate], long: Optional[List[Candidate]], parts: List[List[Candidate]],
-           threshold: float) -> Tuple[str, List[Candidate], str]:
+           threshold: float, variants: Sequence[List[Candidate]] = ()) -> Tuple[str, List[Candidate], str]:
     """Pick (kb_id, ranked candidates, how) for one mention from its searched forms.
 
     The long form of an abbreviation wins when it scores at least as well as the
-    short form; composite parts win when the whole has no exact name and every
-    part scores above both the threshold and the whole.
+    short form; a synonym variant wins when the whole has no exact name and the
+    variant scores ``VARIANT_MARGIN`` higher; composite parts win when the whole
+    has no exact name and every part scores above both the threshold and the whole.
     """
     best = whole
     how = "exact" if whole and whole[0].score >= 1.0 else "fuzzy"
+    if how == "fuzzy":
+        for variant in variants:
+            if variant and variant[0].score > (best[0].score if best else 0.0) + VARIANT_MARGIN:
+                best, how = variant, "variant"
     if long and (not whole or long[0].score >= whole[0].score):
         best, how = long, "abbreviation"
     top = best[0].score if best else 0.0

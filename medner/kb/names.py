@@ -49,6 +49,21 @@ def _singular(word: str) -> str:
     return word
 
 
+# MeSH files cancers and tumours under "Neoplasms": "prostate carcinoma" -> "Prostatic Neoplasms"
+_NEOPLASM_WORDS = [(re.compile(r"\bcarcinomas?\b", re.I), "cancer"), (re.compile(r"\btumou?rs?\b", re.I), "neoplasm"),
+                   (re.compile(r"\bcancers?\b", re.I), "neoplasm")]
+
+
+def synonym_variants(text: str) -> List[str]:
+    """The mention with one neoplasm word swapped for the word MeSH names use (empty if none occurs)."""
+    found = []
+    for pattern, replacement in _NEOPLASM_WORDS:
+        variant = pattern.sub(replacement, text)
+        if variant != text and variant not in found:
+            found.append(variant)
+    return found
+
+
 _CONJUNCTION = re.compile(r"\s*(?:,\s*(?:and|or)\s+|\band/or\b|\band\b|\bor\b|,)\s*", re.IGNORECASE)
 
 
