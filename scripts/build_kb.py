@@ -36,7 +36,7 @@ def main(
     seconds = round(time.perf_counter() - started, 2)
     size = directory_size_mb(output_dir)
     result = {"kb": str(output_dir), "concepts": len(kb), "names": len(kb.names), "types": kb.types,
-              "ngrams": len(kb.vectorizer.vocabulary_), "build_seconds": seconds, "size_mb": round(size, 2),
+              "ngrams": len(kb.tfidf.ngrams), "build_seconds": seconds, "size_mb": round(size, 2),
               "mentions": list(mentions)}
     if record:
         record.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,9 @@
 
 Small by design (a few MB on disk, seconds to load, no download): names and
 ids are gzip-compressed text, the TF-IDF model is its n-gram list and float32
-IDF weights, and the sparse name matrix is stored float16 with int32 indices.
+IDF weights, and the sparse name matrix is stored float16 with int32 indices. Search needs
+numpy only (``medner.kb.tfidf``), so pipelines with the linker install with
+spaCy and nothing heavier.
 Every search is label-aware when asked: each name carries the type of the
 source that gave it (MEDIC -> DISEASE, MeSH descriptors outside MEDIC ->
 CHEMICAL, a training mention -> its label).
@@ -16,11 +18,9 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from .names import lower, normalise
+from .tfidf import CharTfidf, InvertedIndex, SparseRows
 from .vocab import VocabConcept
 
 PathLike = Union[str, Path]
@@ -65,7 +65,7 @@ class KnowledgeBase:
         types: List[str],
         ngram_range: Tuple[int, int] = (3, 3),
         meta: Optional[dict] = None,
-        tfidf: Optional[Tuple[List[str], np.ndarray, sp.csr_matrix]] = None,
+        tfidf: Optional[Tuple[List[str], np.ndarray, SparseRows]] = None,
         normalised_names: Optional[List[str]] = None,
     ):
         self.concept_ids = concept_ids
@@ -181,54 +181,34 @@ class KnowledgeBase:
                 self._lower_index.setdefault(lower(name), []).append(i)
         return self._lower_index
 
-    def _vectorizer(self, vocabulary=None) -> TfidfVectorizer:
-        # norm=None: rows are normalised here, so a query's unknown n-grams count in its norm
-        return TfidfVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, dtype=np.float32,
-                               vocabulary=vocabulary, lowercase=False, norm=None)
-
     def _fit_tfidf(self) -> None:
-        self.vectorizer = self._vectorizer()
-        matrix = self.vectorizer.fit_transform(self.normalised_names)
-        self._set_matrix(normalize(matrix.astype(np.float32)).tocsr())
+        self.tfidf, matrix = CharTfidf.fit(self.normalised_names, self.ngram_range)
+        self._set_matrix(matrix)
 
-    def query_vectors(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def query_vectors(self, texts: Sequence[str]) -> SparseRows:
         """L2-normalised TF-IDF rows whose norm includes n-grams no KB name has.
 
         Without that, "warfarin sodium" against a KB without "sodium" would
         score 1.0 with "warfarin": unknown n-grams get the highest IDF weight.
         """
-        normalised = [normalise(t) for t in texts]
-        vectors = self.vectorizer.transform(normalised).tocsr()
-        analyzer = self.vectorizer.build_analyzer()
-        vocabulary = self.vectorizer.vocabulary_
-        unseen_weight = float(self.vectorizer.idf_.max()) if len(vocabulary) else 1.0
-        known_sq = np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
-        norms = np.empty(len(texts), dtype=np.float32)
-        for row, text in enumerate(normalised):
-            counts: Dict[str, int] = {}
-            for gram in analyzer(text):
-                if gram not in vocabulary:
-                    counts[gram] = counts.get(gram, 0) + 1
-            unseen_sq = sum((c * unseen_weight) ** 2 for c in counts.values())
-            norms[row] = np.sqrt(known_sq[row] + unseen_sq) or 1.0
-        return sp.diags(1.0 / norms).dot(vectors).tocsr()
+        return self.tfidf.transform([normalise(t) for t in texts])
 
-    def _set_tfidf(self, ngrams: List[str], idf: np.ndarray, matrix: sp.csr_matrix) -> None:
-        self.vectorizer = self._vectorizer(vocabulary={g: i for i, g in enumerate(ngrams)})
-        self.vectorizer.idf_ = idf.astype(np.float32)
+    def _set_tfidf(self, ngrams: List[str], idf: np.ndarray, matrix: SparseRows) -> None:
+        self.tfidf = CharTfidf(ngrams, idf, self.ngram_range)
         self._set_matrix(matrix)
 
-    def _set_matrix(self, matrix: sp.csr_matrix) -> None:
+    def _set_matrix(self, matrix: SparseRows) -> None:
         self.name_matrix = matrix
-        self._type_rows: Dict[Tuple[int, ...], Tuple[np.ndarray, sp.csr_matrix]] = {}
+        self.index = InvertedIndex(matrix)
+        self._type_masks: Dict[Tuple[int, ...], np.ndarray] = {}
 
-    def _rows_for(self, type_ids: Optional[Tuple[int, ...]]) -> Tuple[Optional[np.ndarray], sp.csr_matrix]:
+    def _mask_for(self, type_ids: Optional[Tuple[int, ...]]) -> Optional[np.ndarray]:
+        """Which names a search restricted to ``type_ids`` may return (None: all)."""
         if not type_ids:
-            return None, self.name_matrix
-        if type_ids not in self._type_rows:
-            rows = np.flatnonzero(np.isin(self.name_type, type_ids))
-            self._type_rows[type_ids] = (rows, self.name_matrix[rows].T.tocsr())
-        return self._type_rows[type_ids]
+            return None
+        if type_ids not in self._type_masks:
+            self._type_masks[type_ids] = np.isin(self.name_type, type_ids)
+        return self._type_masks[type_ids]
 
     def type_ids(self, types: Optional[Iterable[str]]) -> Optional[Tuple[int, ...]]:
         """Indices of the named types this KB has (None: search every name)."""
@@ -256,26 +236,20 @@ class KnowledgeBase:
         cosines. Queries run ``chunk`` at a time, so the dense score block
         keeps memory bounded.
         """
-        rows, matrix_t = self._rows_for(type_ids)
-        if rows is None:
-            if not hasattr(self, "_all_t"):
-                self._all_t = self.name_matrix.T.tocsr()
-            matrix_t = self._all_t
+        allowed = self._mask_for(type_ids)
         results: List[List[Candidate]] = []
-        width = min(matrix_t.shape[1], k * 4)
+        width = k * 4
         max_prior = np.log1p(max(1, int(self.concept_prior.max(initial=0))))
         for offset in range(0, len(texts), chunk):
-            # sparse product: only names sharing an n-gram with the query are looked at
-            scores = (self.query_vectors(texts[offset:offset + chunk]) @ matrix_t).tocsr()
-            for row in range(scores.shape[0]):
-                lo, hi = scores.indptr[row], scores.indptr[row + 1]
-                columns, values = scores.indices[lo:hi], scores.data[lo:hi]
+            queries = self.query_vectors(texts[offset:offset + chunk])
+            for row in range(queries.shape[0]):
+                # inverted index: only names sharing an n-gram with the query are looked at
+                names, values = self.index.scores(*queries.row(row), allowed=allowed)
                 if len(values) > width:
                     keep = np.argpartition(-values, width - 1)[:width]
-                    columns, values = columns[keep], values[keep]
+                    names, values = names[keep], values[keep]
                 keep = values > 0
-                columns, values = columns[keep], values[keep]
-                names = columns if rows is None else rows[columns]
+                names, values = names[keep], values[keep]
                 prior = self.concept_prior[self.name_concept[names]]
                 ranking = np.round(values + prior_weight * np.log1p(prior) / max_prior, 3)
                 order = np.lexsort((-prior, -ranking))
@@ -314,11 +288,10 @@ class KnowledgeBase:
         name_lines = (f"{name}\t{key}\t{c}\t{t}\t{p}" for name, key, c, t, p in
                       zip(self.names, self.normalised_names, self.name_concept, self.name_type, self.name_prior))
         _write_gz_lines(path / "names.tsv.gz", name_lines)
-        ngrams = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)
-        matrix = self.name_matrix.tocsr()
+        matrix = self.name_matrix
         with (path / "tfidf.npz").open("wb") as file_:
             np.savez_compressed(
-                file_, ngrams=np.array("\n".join(ngrams)), idf=self.vectorizer.idf_.astype(np.float32),
+                file_, ngrams=np.array("\n".join(self.tfidf.ngrams)), idf=self.tfidf.idf.astype(np.float32),
                 data=matrix.data.astype(np.float16), indices=matrix.indices.astype(np.int32),
                 indptr=matrix.indptr.astype(np.int32), shape=np.array(matrix.shape),
             )
@@ -360,10 +333,11 @@ class KnowledgeBase:
             with np.load(path / "tfidf.npz", allow_pickle=False) as arrays:
                 ngrams = str(arrays["ngrams"]).split("\n")
                 idf = arrays["idf"]
-                matrix = sp.csr_matrix(
-                    (arrays["data"].astype(np.float32), arrays["indices"], arrays["indptr"]),
-                    shape=tuple(arrays["shape"]),
-                )
+                n_rows, n_columns = (int(n) for n in arrays["shape"])
+                matrix = SparseRows(arrays["data"].astype(np.float32), arrays["indices"].astype(np.int32),
+                                    arrays["indptr"].astype(np.int64), n_columns)
+                if matrix.shape[0] != n_rows or (len(matrix.indices) and matrix.indices.max() >= n_columns):
+                    raise ValueError(f"arrays do not form a {n_rows} x {n_columns} matrix")
         except Exception as err:  # zip, key or shape errors: all mean the file is broken
             raise KBFileError(f"{path / 'tfidf.npz'}: cannot read the TF-IDF arrays ({type(err).__name__}: {err})")
         if matrix.shape != (len(names), len(ngrams)) or len(idf) != len(ngrams):
