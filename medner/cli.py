@@ -143,12 +143,18 @@ def print_records(output: Path, msg) -> None:
     """Every record of ``output`` as a table of its entities (for people; the file is for programs)."""
     from .annotate import read_records
 
+    columns = [("start", "r"), ("end", "r"), ("text", "l"), ("label", "l"), ("score", "r"), ("assertion", "l"),
+               ("kb_id", "l")]
     for record in read_records(output):
-        rows = [(e["start"], e["end"], e["text"], e["label"], "" if e.get("score") is None else f"{e['score']:.2f}")
-                for e in record["entities"]]
+        entities = record["entities"]
+        # optional fields (score, assertion, kb_id) only where the pipeline gives them
+        shown = [(name, align) for name, align in columns if any(e.get(name) is not None for e in entities)
+                 or name in ("start", "end", "text", "label")]
+        rows = [tuple("" if e.get(name) is None else f"{e[name]:.2f}" if name == "score" else e[name]
+                      for name, _ in shown) for e in entities]
         msg.divider(f"{record['id']}: {len(rows)} entities")
         if rows:
-            msg.table(rows, header=("start", "end", "text", "label", "score"), aligns=("r", "r", "l", "l", "r"))
+            msg.table(rows, header=[name for name, _ in shown], aligns=[align for _, align in shown])
 
 
 @app.command()

@@ -246,3 +246,14 @@ def test_neoplasm_synonym_variant_finds_the_mesh_name(kb):
     assert doc.ents[0].kb_id_ == "D001943"
     assert doc.ents[0]._.kb_candidates[0][2] == 1.0 > whole_score
     assert linker.stats["variant"] == 1
+
+
+def test_unlisted_labels_can_be_left_unlinked(kb):
+    """A clinical pipeline links MEDICATION and DISEASE, not its LAB_VALUE or location spans."""
+    text = "Warfarin was given by the physician for hypertension."
+    ents = [("Warfarin", "MEDICATION"), ("physician", "NONBIOLOGICAL_LOCATION"), ("hypertension", "DISEASE")]
+    doc, linker = link(kb, text, ents, threshold=0.0, link_unlisted_labels=False)
+    assert [(e.text, e.kb_id_) for e in doc.ents] == [("Warfarin", "D014859"), ("physician", ""), ("hypertension", "D006973")]
+    assert linker.stats["unlisted_label"] == 1 and doc.ents[1]._.kb_candidates in (None, [])
+    doc, _ = link(kb, text, ents, threshold=0.0)  # default: every label is searched
+    assert doc.ents[1]._.kb_candidates

@@ -39,7 +39,8 @@ if not Span.has_extension("kb_candidates"):
     Span.set_extension("kb_candidates", default=None)
 
 DEFAULT_LABEL_TYPES = {"CHEMICAL": ["CHEMICAL"], "MEDICATION": ["CHEMICAL"], "DISEASE": ["DISEASE"]}
-STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviation", "variant", "too_long", "empty")
+STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviation", "variant", "too_long", "empty",
+         "unlisted_label")
 
 
 @Language.factory(
@@ -49,6 +50,7 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
         "n_candidates": 5,
         "threshold": 0.8,
         "label_types": DEFAULT_LABEL_TYPES,
+        "link_unlisted_labels": True,
         "exact_mode": "normalised",
         "fuzzy": True,
         "composites": True,
@@ -67,6 +69,7 @@ def make_linker(
     n_candidates: int,
     threshold: float,
     label_types: Dict[str, List[str]],
+    link_unlisted_labels: bool,
     exact_mode: str,
     fuzzy: bool,
     composites: bool,
@@ -77,13 +80,14 @@ def make_linker(
 ) -> "ConceptLinker":
     """spans_key: span group to link (None: ``doc.ents``); label_types: entity label -> KB name
     types it may match (labels not listed search every name, an empty mapping disables label-aware
-    search); exact_mode: "lower" or "normalised"; threshold: minimum score for an id (else NIL)."""
+    search); link_unlisted_labels: False links only the labels in label_types (a clinical pipeline's
+    LAB_VALUE or NONBIOLOGICAL_LOCATION has no concept in a disease/chemical KB); exact_mode: "lower" or "normalised"; threshold: minimum score for an id (else NIL)."""
     if exact_mode not in ("lower", "normalised"):
         raise ValueError(f"[{name}] exact_mode must be 'lower' or 'normalised', got {exact_mode!r}")
     if n_candidates < 1:
         raise ValueError(f"[{name}] n_candidates must be at least 1, got {n_candidates}")
     return ConceptLinker(name, spans_key=spans_key, n_candidates=n_candidates, threshold=threshold,
-                         label_types=label_types, exact_mode=exact_mode, fuzzy=fuzzy, composites=composites,
+                         label_types=label_types, link_unlisted_labels=link_unlisted_labels, exact_mode=exact_mode, fuzzy=fuzzy, composites=composites,
                          abbreviations=abbreviations, variants=variants, max_chars=max_chars, scorer=scorer)
 
 
@@ -92,13 +96,14 @@ class ConceptLinker:
 
     def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
                  threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
-                 exact_mode: str = "normalised", fuzzy: bool = True, composites: bool = True,
+                 link_unlisted_labels: bool = True, exact_mode: str = "normalised", fuzzy: bool = True, composites: bool = True,
                  abbreviations: bool = True, variants: bool = True, max_chars: int = 256,
                  scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):
         self.name = name
         self.cfg = {"spans_key": spans_key, "n_candidates": n_candidates, "threshold": threshold,
                     "label_types": dict(DEFAULT_LABEL_TYPES if label_types is None else label_types),
+                    "link_unlisted_labels": bool(link_unlisted_labels),
                     "exact_mode": exact_mode, "fuzzy": fuzzy, "composites": composites,
                     "abbreviations": abbreviations, "variants": variants, "max_chars": max_chars}
         self.scorer = scorer
@@ -154,6 +159,9 @@ class ConceptLinker:
         type_ids = self._type_ids.get(span.label_) if self.cfg["label_types"] else None
         plan = {"span": span, "text": text, "types": type_ids, "whole": None, "long": None, "parts": [],
                 "variants": [], "queries": set()}
+        if not self.cfg["link_unlisted_labels"] and span.label_ not in self.cfg["label_types"]:
+            plan["skip"] = "unlisted_label"
+            return plan
         if not text:
             plan["skip"] = "empty"
             return plan
