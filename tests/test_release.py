@@ -133,7 +133,7 @@ def test_annotate_without_model_uses_the_shipped_clinical_pipeline(tmp_path):
     (record,) = read_records(tmp_path / "out.jsonl")
     text = notes.read_text(encoding="utf-8")
     found = {(e["text"], e["label"]) for e in record["entities"]}
-    for drug in ("Warfarin", "Acetaminophen", "Atorvastatin", "Amoxicillin", "Levothyroxine"):
+    for drug in ("Aspirin", "Ibuprofen", "Metformin", "Lisinopril", "Warfarin", "Acetaminophen", "Atorvastatin", "Levothyroxine"):
         assert (drug, "MEDICATION") in found, sorted(found)
     assert all(text[e["start"]:e["end"]] == e["text"] for e in record["entities"])
     assert not (tmp_path / "out.errors.jsonl").exists()
