@@ -12,9 +12,10 @@ The dictionary is built once by ``initialize`` from the vocabulary files
 (``[initialize.components.<name>]`` ``medic_path`` / ``mesh_path``), tokenized
 with the pipeline's own tokenizer, and saved with the pipeline
 (``vocab_patterns.msgpack.gz``), so a packaged pipeline needs no vocabulary
-file at run time. Names are matched lower-cased with a ``PhraseMatcher``,
-abbreviations ("ALL", "HIV") with their case; within a source the longest
-match wins.
+file at run time. Names are matched on ``Token.lower``, abbreviations ("ALL",
+"HIV") on ``Token.orth`` (their case), by ``medner.vocab_tags.PhraseIndex``: the
+matches of a ``PhraseMatcher`` over the same names, built in under a second at
+load; within a source the longest match wins.
 """
 import gzip
 from pathlib import Path
@@ -22,13 +23,12 @@ from typing import Callable, Dict, Iterable, List, Optional, Union
 
 import srsly
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Token
 from spacy.training import Example
 from spacy.util import SimpleFrozenList, from_bytes, from_disk, to_bytes, to_disk
 from spacy.vocab import Vocab
 
-from ..vocab_tags import SOURCES, describe_tag, is_abbreviation, iter_tokenized, tag_ids, vocabulary_names
+from ..vocab_tags import SOURCES, PhraseIndex, describe_tag, is_abbreviation, iter_tokenized, tag_ids, vocabulary_names
 
 __all__ = ["VocabFeatureTagger", "TAGS_ATTR", "make_vocab_features"]
 
@@ -36,6 +36,7 @@ TAGS_ATTR = "vocab_tags"
 PATTERNS_FILE = "vocab_patterns.msgpack.gz"
 # "lower": names matched on Token.lower; "exact": abbreviations, matched on Token.orth.
 MATCH_ATTRS = {"lower": "LOWER", "exact": "ORTH"}
+_TOKEN_KEYS = {"lower": lambda doc: [token.lower for token in doc], "exact": lambda doc: [token.orth for token in doc]}
 
 if not Doc.has_extension(TAGS_ATTR):
     Doc.set_extension(TAGS_ATTR, default=None)
@@ -67,7 +68,7 @@ class VocabFeatureTagger:
         self.name = name
         # patterns[mode][source] = token lists; mode "lower" (lower-cased words) or "exact"
         self.patterns: Dict[str, Dict[str, List[List[str]]]] = {}
-        self.matchers: Dict[str, PhraseMatcher] = {}
+        self.indexes: Dict[str, PhraseIndex] = {}
 
     @property
     def n_patterns(self) -> int:
@@ -108,28 +109,27 @@ class VocabFeatureTagger:
         self.set_patterns(patterns)
 
     def set_patterns(self, patterns: Dict[str, Dict[str, List[List[str]]]]) -> None:
-        """Replace the dictionary and rebuild the matchers (``{mode: {source: [[word, ...], ...]}}``)."""
+        """Replace the dictionary and rebuild the indexes (``{mode: {source: [[word, ...], ...]}}``)."""
         unknown = set(patterns) - set(MATCH_ATTRS) | {s for by_source in patterns.values() for s in by_source} - set(SOURCES)
         if unknown:
             raise ValueError(f"{self.name}: unknown match modes or sources {sorted(unknown)}; "
                              f"modes {sorted(MATCH_ATTRS)}, sources {list(SOURCES)}")
         self.patterns = patterns
-        self.matchers = {}
+        self.indexes = {}
         for mode, by_source in patterns.items():
-            matcher = PhraseMatcher(self.vocab, attr=MATCH_ATTRS[mode])
+            index = PhraseIndex()
             for source, word_lists in by_source.items():
-                if word_lists:
-                    matcher.add(source, [Doc(self.vocab, words=words) for words in word_lists])
-            self.matchers[mode] = matcher
+                index.add(source, word_lists)
+            self.indexes[mode] = index
 
     def __call__(self, doc: Doc) -> Doc:
-        if not self.matchers:
+        if not self.indexes:
             raise ValueError(f"{self.name} has no dictionary: call nlp.initialize() with medic_path and mesh_path, "
                              f"or load a trained pipeline")
         matches: Dict[str, List] = {source: [] for source in SOURCES}
-        for matcher in self.matchers.values():
-            for match_id, start, end in matcher(doc):
-                matches[self.vocab.strings[match_id]].append((start, end))
+        for mode, index in self.indexes.items():
+            for source, start, end in index.matches(_TOKEN_KEYS[mode](doc)):
+                matches[source].append((start, end))
         doc._.set(TAGS_ATTR, tag_ids(len(doc), matches))
         return doc
 
