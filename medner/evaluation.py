@@ -51,6 +51,11 @@ def score_entities(
     one corpus against another corpus's test set: the labels they share).
     """
     examples = [Example(p, g) for p, g in zip(predicted, gold)]
+    for example in examples:
+        # Gold docs read with another vocab (a blank pipeline's) lack the labels only the
+        # predictions have; the scorer builds predicted spans on the gold doc, so add them.
+        for span in predicted_spans(example.predicted, spans_key, labels):
+            example.reference.vocab.strings.add(span.label_)
     scores = Scorer.score_spans(examples, "ents", getter=_getter(spans_key, labels), has_annotation=None)
     pct = lambda v: round(100 * (v or 0.0), 2)  # noqa: E731
     per_label = {

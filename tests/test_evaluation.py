@@ -33,3 +33,20 @@ def test_evaluate_pipeline_counts_only_scored_labels():
     assert result["gold_entities"] == 1 and result["predicted_entities"] == 1 and result["f1"] == 100.0
     result = evaluate_pipeline(nlp, gold)
     assert result["gold_entities"] == 2 and result["predicted_entities"] == 2 and result["f1"] == 50.0
+
+
+def test_gold_from_another_vocab_lacking_a_predicted_label():
+    """Gold read with a blank pipeline's vocab, predictions with a label the gold never had: a false positive, not E084."""
+    from ruler import ruler_nlp
+    from spacy.tokens import Span
+
+    from medner.evaluation import evaluate_pipeline
+    from medner.tokenizer import blank_biomedical
+
+    blank = blank_biomedical()
+    gold = blank.make_doc("Warfarin was given.")
+    gold.ents = [Span(gold, 0, 1, label="MEDICATION")]
+    nlp = ruler_nlp({"MEDICATION": ["warfarin"], "A_LABEL_ONLY_THE_MODEL_HAS": ["given"]})
+    scores = evaluate_pipeline(nlp, [gold])
+    assert scores["per_label"]["MEDICATION"]["f"] == 100.0
+    assert scores["precision"] == 50.0 and scores["recall"] == 100.0
