@@ -7,6 +7,9 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import typer
+from typer.testing import CliRunner
+
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
@@ -16,3 +19,12 @@ def load_script(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def invoke_script(module: ModuleType, args):
+    """Run a script's typer ``main``; ``.flat_output`` is ``.output`` with wasabi's line wrapping undone."""
+    app = typer.Typer()
+    app.command()(module.main)
+    result = CliRunner().invoke(app, [str(arg) for arg in args])
+    result.flat_output = " ".join(result.output.split())
+    return result

@@ -10,28 +10,17 @@ from pathlib import Path
 
 import pytest
 import srsly
-import typer
 from spacy.tokens import DocBin, Span
 from spacy.util import fix_random_seed
-from typer.testing import CliRunner
 
 from pipelines import build_cnn, training_docs
-from script_loader import load_script
+from script_loader import invoke_script, load_script
 
 from medner.evaluation_matrix import MatrixError, load_matrix, matrix_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 
 TIMING_KEYS = {"seconds", "words_per_second", "date"}
-
-
-def _invoke(module, args):
-    """Run a script's typer ``main``; ``.output`` with wasabi's line wrapping undone."""
-    app = typer.Typer()
-    app.command()(module.main)
-    result = CliRunner().invoke(app, [str(arg) for arg in args])
-    result.flat_output = " ".join(result.output.split())
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +54,7 @@ def test_matrix_writes_the_records_evaluate_py_writes_and_loads_each_pipeline_on
     loads = []
     real_load = matrix_script.spacy.load
     monkeypatch.setattr(matrix_script.spacy, "load", lambda path, **kw: loads.append(path) or real_load(path, **kw))
-    result = _invoke(matrix_script, ["matrix.yml"])
+    result = invoke_script(matrix_script, ["matrix.yml"])
     assert result.exit_code == 0, result.output
     assert loads == ["cnn"]  # two pipelines over the same directory: one load
     written = sorted(p.name for p in (project / "metrics").glob("*.json"))
@@ -73,7 +62,7 @@ def test_matrix_writes_the_records_evaluate_py_writes_and_loads_each_pipeline_on
 
     single_script = load_script("evaluate")
     for name, gold, extra in [("tiny__own", "own.spacy", []), ("tiny__cross", "cross.spacy", ["--shared-labels"])]:
-        result = _invoke(single_script, ["cnn", gold, f"single/{name}.json", *extra])
+        result = invoke_script(single_script, ["cnn", gold, f"single/{name}.json", *extra])
         assert result.exit_code == 0, result.output
         from_matrix = json.loads((project / "metrics" / f"{name}.json").read_text())
         from_single = json.loads((project / "single" / f"{name}.json").read_text())
@@ -91,7 +80,7 @@ def test_matrix_writes_the_records_evaluate_py_writes_and_loads_each_pipeline_on
 
 def test_filters_rerun_one_cell_only(project, monkeypatch):
     monkeypatch.chdir(project)
-    result = _invoke(load_script("evaluate_matrix"),
+    result = invoke_script(load_script("evaluate_matrix"),
                      ["matrix.yml", "--pipelines", "tiny", "--datasets", "cross", "--metrics-dir", "filtered"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (project / "filtered").glob("*.json")) == ["tiny__cross.json"]
@@ -103,7 +92,7 @@ def test_missing_pipeline_directory_is_one_line_before_any_evaluation(project, m
     srsly.write_yaml(config, {"metrics_dir": str(tmp_path / "out"), "test_sets": {"own": "own.spacy"},
                               "pipelines": {"tiny": {"path": "cnn", "own_labels_on": ["own"]},
                                             "gone": {"path": "training/gone/model-best", "own_labels_on": ["own"]}}})
-    result = _invoke(load_script("evaluate_matrix"), [config])
+    result = invoke_script(load_script("evaluate_matrix"), [config])
     assert result.exit_code == 1
     assert "Pipeline gone: no directory training/gone/model-best" in result.flat_output
     assert "Traceback" not in result.output

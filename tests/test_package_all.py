@@ -7,18 +7,7 @@ line before building anything when a pipeline is missing.
 import subprocess
 
 import srsly
-import typer
-from script_loader import load_script
-from typer.testing import CliRunner
-
-
-def _invoke(module, args):
-    """Run a script's typer ``main``; ``.output`` with wasabi's line wrapping undone."""
-    app = typer.Typer()
-    app.command()(module.main)
-    result = CliRunner().invoke(app, [str(arg) for arg in args])
-    result.flat_output = " ".join(result.output.split())
-    return result
+from script_loader import invoke_script, load_script
 
 
 def _config(tmp_path, model_dirs):
@@ -36,7 +25,7 @@ def test_each_entry_becomes_one_package_py_call_with_its_arguments(tmp_path, mon
     script = load_script("package_all")
     calls = []
     monkeypatch.setattr(script.subprocess, "run", lambda cmd, check: calls.append(cmd) or subprocess.CompletedProcess(cmd, 0))
-    result = _invoke(script, [config, "--version", "9.8.7", "--packages", "b_hf"])
+    result = invoke_script(script, [config, "--version", "9.8.7", "--packages", "b_hf"])
     assert result.exit_code == 0, result.output
     assert len(calls) == 1
     assert calls[0][1].endswith("scripts/package.py")
@@ -51,7 +40,7 @@ def test_missing_pipeline_stops_before_the_first_wheel(tmp_path, monkeypatch):
     script = load_script("package_all")
     calls = []
     monkeypatch.setattr(script.subprocess, "run", lambda cmd, check: calls.append(cmd))
-    result = _invoke(script, [config, "--version", "1.0.0"])
+    result = invoke_script(script, [config, "--version", "1.0.0"])
     assert result.exit_code == 1
     assert f"Package gone: no pipeline directory {tmp_path / 'gone'}" in result.flat_output
     assert calls == []
@@ -60,6 +49,6 @@ def test_missing_pipeline_stops_before_the_first_wheel(tmp_path, monkeypatch):
 def test_unknown_package_name_lists_the_known_ones(tmp_path):
     (tmp_path / "a_cnn").mkdir()
     config = _config(tmp_path, {"a_cnn": tmp_path / "a_cnn"})
-    result = _invoke(load_script("package_all"), [config, "--version", "1.0.0", "--packages", "a_cnm"])
+    result = invoke_script(load_script("package_all"), [config, "--version", "1.0.0", "--packages", "a_cnm"])
     assert result.exit_code == 1
     assert "Unknown package(s) a_cnm;" in result.flat_output and "has: a_cnn" in result.flat_output

@@ -23,6 +23,15 @@ class VocabConcept:
     type: str
 
 
+def _lines(path: Path) -> Iterator[Tuple[int, str]]:
+    """(line number, line without its end) for every non-blank line of a UTF-8 file."""
+    with path.open(encoding="utf8") as file_:
+        for line_no, raw in enumerate(file_, start=1):
+            line = raw.rstrip("\r\n")
+            if line.strip():
+                yield line_no, line
+
+
 def medic_id(raw: str) -> str:
     """MEDIC writes OMIM numbers bare ("613097"); the corpora write "OMIM:613097"."""
     raw = raw.strip()
@@ -34,32 +43,24 @@ def medic_id(raw: str) -> str:
 def read_medic(path: PathLike) -> Iterator[VocabConcept]:
     """CTD MEDIC in BioSyn's layout: ``IDS||NAME|SYNONYM|...`` (``IDS`` ``|``-joined)."""
     path = Path(path)
-    with path.open(encoding="utf8") as file_:
-        for line_no, raw in enumerate(file_, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            ids_part, sep, names_part = line.partition("||")
-            ids = [medic_id(i) for i in ids_part.split("|") if i.strip()]
-            ids.sort(key=lambda i: i.startswith("OMIM:"))  # MeSH id primary, as the corpora use it
-            names = [n.strip() for n in names_part.split("|") if n.strip()]
-            if not sep or not ids or not names:
-                raise VocabularyFormatError(f"{path}:{line_no}: expected 'IDS||NAME|SYNONYM...', got {line[:80]!r}")
-            yield VocabConcept(ids=ids, names=names, type="DISEASE")
+    for line_no, line in _lines(path):
+        ids_part, sep, names_part = line.partition("||")
+        ids = [medic_id(i) for i in ids_part.split("|") if i.strip()]
+        ids.sort(key=lambda i: i.startswith("OMIM:"))  # MeSH id primary, as the corpora use it
+        names = [n.strip() for n in names_part.split("|") if n.strip()]
+        if not sep or not ids or not names:
+            raise VocabularyFormatError(f"{path}:{line_no}: expected 'IDS||NAME|SYNONYM...', got {line[:80]!r}")
+        yield VocabConcept(ids=ids, names=names, type="DISEASE")
 
 
 def read_mesh_descriptors(path: PathLike, type_: str = "CHEMICAL") -> Iterator[VocabConcept]:
     """``D-ID<TAB>preferred name``, one descriptor a line."""
     path = Path(path)
-    with path.open(encoding="utf8") as file_:
-        for line_no, raw in enumerate(file_, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
-                raise VocabularyFormatError(f"{path}:{line_no}: expected 'ID<TAB>NAME', got {line[:80]!r}")
-            yield VocabConcept(ids=[fields[0].strip()], names=[fields[1].strip()], type=type_)
+    for line_no, line in _lines(path):
+        fields = line.split("\t")
+        if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
+            raise VocabularyFormatError(f"{path}:{line_no}: expected 'ID<TAB>NAME', got {line[:80]!r}")
+        yield VocabConcept(ids=[fields[0].strip()], names=[fields[1].strip()], type=type_)
 
 
 def read_training_mentions(dataset: str, asset_dir: PathLike, splits: Tuple[str, ...] = ("train",)) -> Iterator[Tuple[str, str, str]]:
