@@ -18,8 +18,8 @@ Bounded: a fixed number of requests, a timeout per request and
 ``--max-seconds`` for the whole load, then it stops by itself. Only
 127.0.0.1 is contacted.
 
-    python scripts/benchmark_serve.py --model training/bc5cdr_cnn_fast/model-best \
-        --corpus corpus/bc5cdr/test.spacy --output metrics/benchmark_serve.json
+    python scripts/benchmark_serve.py --model training/release/clinical \
+        --corpus corpus/maccrobat/test.spacy --n-docs 0 --output metrics/benchmark_serve.json
 """
 import asyncio
 import json
@@ -197,6 +197,7 @@ def main(
         from medner.annotate import AnnotateOptions, annotate_file, load_pipeline
 
         nlp = load_pipeline(model)
+        list(nlp.pipe(texts[:5]))  # warm-up (lazy loading in components), as the service gets before it is measured
         cpu_started = time.process_time()
         annotate_file(source, tmp / "in_process.jsonl", nlp, AnnotateOptions(batch_size=batch_size, progress=False))
         cli_cpu = time.process_time() - cpu_started
