@@ -4,9 +4,12 @@ Shared by ``scripts/package.py`` (wheel meta), ``scripts/release.py``
 (manifests) and the release tests, so a wheel and its manifest cannot disagree.
 """
 import hashlib
+import os
+import subprocess
+import venv
 import zipfile
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Union
 
 SPACY_RANGE = ">=3.8.0,<3.9.0"
 # Components that need PyTorch and transformers: their pipelines require medner[transformers].
@@ -70,3 +73,26 @@ def wheel_requirements(wheel: Path) -> List[str]:
         name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
         lines = zf.read(name).decode("utf-8").splitlines()
     return [line.split(":", 1)[1].strip() for line in lines if line.startswith("Requires-Dist:")]
+
+
+class CleanVenv:
+    """A fresh virtual environment to check wheels as a user installs them.
+
+    Its processes see no user site-packages and no ``PYTHONPATH`` (so nothing
+    of the project's own environment leaks in) and have the Hugging Face hub
+    switched off (so a load that would download fails).
+    """
+
+    def __init__(self, directory: Union[str, Path]):
+        venv.EnvBuilder(with_pip=True, clear=True).create(directory)
+        self.python = str(Path(directory) / "bin" / "python")
+        self.env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONNOUSERSITE": "1"}
+        self.env.pop("PYTHONPATH", None)
+
+    def pip_install(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([self.python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
+                              env=self.env, capture_output=True, text=True)
+
+    def run(self, code: str, *args: str, cwd: Union[str, Path]) -> subprocess.CompletedProcess:
+        """``python -c code args`` in the venv, from ``cwd`` (an empty directory: no local imports)."""
+        return subprocess.run([self.python, "-c", code, *args], cwd=cwd, env=self.env, capture_output=True, text=True)

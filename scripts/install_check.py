@@ -5,15 +5,14 @@ switched off: proves the wheel is self-contained (weights, config, custom
 code via the medner wheel) and that ``spacy.load("<name>")`` works offline.
 """
 import json
-import os
-import subprocess
 import tempfile
-import venv
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from wasabi import msg
+
+from medner.packaging import CleanVenv
 
 CHECK = """
 import json, sys, spacy
@@ -35,16 +34,11 @@ def main(
     with tempfile.TemporaryDirectory() as tmp:
         env_dir = venv_dir or Path(tmp) / "venv"
         msg.info(f"Creating a fresh venv in {env_dir}")
-        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-        python = env_dir / "bin" / "python"
-        installed = subprocess.run([str(python), "-m", "pip", "install", "-q", "-c", str(constraints.resolve()),
-                                    *[str(w.resolve()) for w in wheels]], capture_output=True, text=True)
+        env = CleanVenv(env_dir)
+        installed = env.pip_install("-c", str(constraints.resolve()), *[str(w.resolve()) for w in wheels])
         if installed.returncode != 0:
             msg.fail(f"pip could not install {[w.name for w in wheels]}:\n{installed.stderr[-3000:]}", exits=1)
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONNOUSERSITE": "1"}
-        env.pop("PYTHONPATH", None)
-        result = subprocess.run([str(python), "-c", CHECK, package, text], cwd=tmp, env=env,
-                                capture_output=True, text=True)
+        result = env.run(CHECK, package, text, cwd=tmp)
     if result.returncode != 0:
         msg.fail(f"spacy.load({package!r}) failed in the fresh venv:\n{result.stderr[-3000:]}", exits=1)
     record = json.loads(result.stdout.strip().splitlines()[-1])

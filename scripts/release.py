@@ -11,14 +11,12 @@ budget, or if the version already exists (a release is re-cut only when it
 gets better: bump the version).
 """
 import json
-import os
 import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import venv
 from pathlib import Path
 from typing import Dict, List
 
@@ -29,7 +27,7 @@ from wasabi import msg
 
 import medner
 from medner.corpus.datasets import DATASETS
-from medner.packaging import output_labels, sha256, wheel_requirements
+from medner.packaging import CleanVenv, output_labels, sha256, wheel_requirements
 from medner.pipelines import SHIPPED
 
 PACKAGE_SCRIPT = Path(__file__).with_name("package.py")
@@ -82,18 +80,15 @@ def clean_venv_check(config: dict, staging: Path, corpus_dir: Path, constraints:
     """Install the release by name into a venv with only spaCy; evaluate each pipeline there."""
     packages = [p["package"] for p in config["pipelines"]]
     with tempfile.TemporaryDirectory() as tmp:
-        env_dir = Path(tmp) / "venv"
-        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-        python = str(env_dir / "bin" / "python")
-        pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-        subprocess.run([*pip, "-c", str(constraints.resolve()), f"spacy=={spacy.__version__}"], check=True)
-        subprocess.run([*pip, "--no-index", "--find-links", str(staging.resolve()), *packages], check=True)
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONNOUSERSITE": "1"}
-        env.pop("PYTHONPATH", None)
-        probe = subprocess.run([python, "-c", "import importlib.util, json, spacy; print(json.dumps({'spacy': spacy.__version__, "
-                                "'torch': importlib.util.find_spec('torch') is not None, "
-                                "'transformers': importlib.util.find_spec('transformers') is not None}))"],
-                               cwd=tmp, env=env, capture_output=True, text=True, check=True)
+        env = CleanVenv(Path(tmp) / "venv")
+        for args in (["-c", str(constraints.resolve()), f"spacy=={spacy.__version__}"],
+                     ["--no-index", "--find-links", str(staging.resolve()), *packages]):
+            installed = env.pip_install(*args)
+            if installed.returncode != 0:
+                msg.fail(f"pip install {' '.join(args)} failed in the clean venv:\n{installed.stderr[-3000:]}", exits=1)
+        probe = env.run("import importlib.util, json, spacy; print(json.dumps({'spacy': spacy.__version__, "
+                        "'torch': importlib.util.find_spec('torch') is not None, "
+                        "'transformers': importlib.util.find_spec('transformers') is not None}))", cwd=tmp)
         environment = json.loads(probe.stdout)
         if environment["spacy"] != spacy.__version__:
             msg.fail(f"installing the release replaced spaCy {spacy.__version__} by {environment['spacy']}", exits=1)
@@ -103,8 +98,7 @@ def clean_venv_check(config: dict, staging: Path, corpus_dir: Path, constraints:
         results = {}
         for spec in config["pipelines"]:
             gold = corpus_dir / spec["test_set"] / "test.spacy"
-            run = subprocess.run([python, "-c", EVALUATE_INSTALLED, spec["package"], str(gold.resolve())],
-                                 cwd=tmp, env=env, capture_output=True, text=True)
+            run = env.run(EVALUATE_INSTALLED, spec["package"], str(gold.resolve()), cwd=tmp)
             if run.returncode != 0:
                 msg.fail(f"{spec['package']} failed in the clean venv:\n{run.stderr[-3000:]}", exits=1)
             record = json.loads(run.stdout.strip().splitlines()[-1])

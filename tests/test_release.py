@@ -5,10 +5,6 @@ fails here: each installed release pipeline is re-evaluated on its official
 test set, converted afresh from assets/, and must reproduce its manifest's F1.
 """
 import json
-import os
-import subprocess
-import sys
-import venv
 from pathlib import Path
 
 import pytest
@@ -18,7 +14,7 @@ import srsly
 from medner.corpus.align import convert_documents
 from medner.corpus.datasets import DATASETS
 from medner.evaluation import evaluate_pipeline
-from medner.packaging import sha256, wheel_requirements
+from medner.packaging import CleanVenv, sha256, wheel_requirements
 from medner.pipelines import SHIPPED, resolve
 from medner.tokenizer import blank_biomedical
 
@@ -98,14 +94,12 @@ def test_shipped_pipeline_reproduces_its_test_score(manifest_path, test_sets):
 
 def test_release_installs_by_name_in_a_clean_venv_without_torch(tmp_path):
     """A user's venv with the project's spaCy gets a CNN pipeline offline; spaCy stays, torch stays out."""
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    python = str(env_dir / "bin" / "python")
-    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), f"spacy=={spacy.__version__}"], check=True)
+    env = CleanVenv(tmp_path / "venv")
+    installed = env.pip_install("-c", str(ROOT / "constraints.txt"), f"spacy=={spacy.__version__}")
+    assert installed.returncode == 0, installed.stderr
     package = SHIPPED["bc5cdr"].package
-    subprocess.run([*pip, "--no-index", "--find-links", str(RELEASE), package], check=True)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    installed = env.pip_install("--no-index", "--find-links", str(RELEASE), package)
+    assert installed.returncode == 0, installed.stderr
     probe = (
         "import importlib.util, json, spacy, sys; nlp = spacy.load(sys.argv[1]);"
         "doc = nlp('Cisplatin-induced nephrotoxicity was reversed.');"
@@ -113,8 +107,9 @@ def test_release_installs_by_name_in_a_clean_venv_without_torch(tmp_path):
         "'transformers': importlib.util.find_spec('transformers') is not None,"
         "'ents': [[e.start_char, e.end_char, e.label_] for e in doc.ents]}))"
     )
-    result = json.loads(subprocess.run([python, "-c", probe, package], cwd=tmp_path, env=env,
-                                       capture_output=True, text=True, check=True).stdout)
+    run = env.run(probe, package, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
     assert result["spacy"] == spacy.__version__
     assert not result["torch"] and not result["transformers"]
     assert [0, 9, "CHEMICAL"] in result["ents"], result["ents"]
