@@ -8,8 +8,6 @@ example sentences. The best mean headline F1 on dev wins; its pipeline is
 written to OUTPUT_DIR and the whole comparison to the metrics JSON.
 """
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Dict, List
@@ -20,19 +18,17 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
+from medner.assembly import assemble
 from medner.evaluation import evaluate_pipeline
-
-ASSEMBLE = Path(__file__).with_name("assemble.py")
-
 
 def build_variant(spec: dict, config: Path, models: Dict[str, Path], output_dir: Path) -> None:
     """Write the variant's pipeline to ``output_dir``: a copy of one model, or the assembled config."""
     if "alone" in spec:
         shutil.copytree(models[spec["alone"]], output_dir)
         return
-    args = [f"--paths.{name}={path}" for name, path in models.items()]
-    args += [f"--{key}={srsly.json_dumps(value)}" for key, value in spec.get("overrides", {}).items()]
-    subprocess.run([sys.executable, str(ASSEMBLE), str(config), str(output_dir), *args], check=True)
+    overrides = {f"paths.{name}": str(path) for name, path in models.items()}
+    overrides.update(spec.get("overrides", {}))
+    assemble(config, output_dir, overrides)
 
 
 def headline(record: dict, labels: List[str]) -> dict:
