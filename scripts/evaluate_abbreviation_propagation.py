@@ -21,6 +21,7 @@ from wasabi import msg
 
 from medner.components.abbreviations import abbreviation_pairs, detect_abbreviations, propagate_entity_labels
 from medner.evaluation import score_entities
+from medner.evaluation_matrix import predicted_labels
 
 LONG_FORM_MATCH = ("exact", "overlap")
 UNTAGGED_LONG_FORM = ("keep", "remove", "propagate")
@@ -64,7 +65,7 @@ def main(
             msg.fail(f"Pipeline not found: {model}", exits=1)
         nlp = spacy.load(model)
         name = pipeline_name(model)
-        pipeline_labels = set().union(*(set(labels) for labels in nlp.pipe_labels.values())) if nlp.pipe_labels else set()
+        pipeline_labels = set(predicted_labels(nlp))
         entry = {"model": model, "splits": {}}
         for split, path in split_paths.items():
             gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
