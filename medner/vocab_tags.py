@@ -58,8 +58,8 @@ def keep_name(name: str) -> bool:
 def vocabulary_names(medic_path: PathLike, mesh_path: PathLike) -> Dict[str, List[str]]:
     """Names per source (``SOURCES``): MEDIC names and synonyms, MeSH descriptor names, with
     MeSH-style inverted names also in reading order; filtered by :func:`keep_name`, deduplicated."""
-    # Imported here: medner.kb loads scikit-learn (the linker's TF-IDF); a pipeline that only
-    # runs the saved dictionary must not need it.
+    # Imported here: only building the dictionary reads the vocabularies; a pipeline that
+    # runs the saved dictionary does not load the KB package.
     from .kb.vocab import read_medic, read_mesh_descriptors
 
     readers = {"MEDIC": read_medic(medic_path), "MESH": read_mesh_descriptors(mesh_path)}
