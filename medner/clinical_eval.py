@@ -17,21 +17,16 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .corpus.schema import CLINICAL_LABELS, MACCROBAT_TO_CLINICAL
-from .corpus.datasets import maccrobat_label
+from .corpus.schema import CLINICAL_LABELS, to_clinical_label
 from .evaluation import score_entities
 
 Annotator = Callable[[List[str]], List[Doc]]
-
-# 0.2.0's clinical pipeline predicts MACCROBAT's 41 types upper-cased.
-LEGACY_TO_CLINICAL: Dict[str, str] = {maccrobat_label(k): v for k, v in MACCROBAT_TO_CLINICAL.items()}
-
 
 def to_clinical(doc: Doc) -> Doc:
     """``doc.ents`` in the clinical schema: labels mapped, entities of other types dropped."""
     mapped = []
     for ent in doc.ents:
-        label = ent.label_ if ent.label_ in CLINICAL_LABELS else LEGACY_TO_CLINICAL.get(ent.label_)
+        label = to_clinical_label(ent.label_)
         if label is not None:
             mapped.append(Span(doc, ent.start, ent.end, label=label, kb_id=ent.kb_id))
     doc.set_ents(mapped, default="outside")
@@ -154,14 +149,18 @@ def load_test_sets(paths: Dict[str, str], split: str, vocab) -> ClinicalTestSets
     return ClinicalTestSets(**docs)
 
 
-def make_annotator(kind: str, path: Optional[str], medic_path: Path) -> Tuple[Annotator, Optional[Language]]:
-    """The annotator of one system of the clinical table (and its pipeline, when it is one)."""
+def make_annotator(kind: str, path: Optional[str], medic_path: Path, disable: Sequence[str] = (),
+                   config: Optional[dict] = None) -> Tuple[Annotator, Optional[Language]]:
+    """The annotator of one system of the clinical table (and its pipeline, when it is one).
+
+    ``disable``: pipeline components left out (an ablation row); ``config``: overrides of the
+    pipeline's config, e.g. ``{"components": {"merge": {"sources": [...]}}}``."""
     import spacy
 
     from .tokenizer import blank_biomedical
 
     if kind == "pipeline":
-        nlp = spacy.load(path)
+        nlp = spacy.load(path, exclude=list(disable), config=config or {})
         return pipeline_annotator(nlp), nlp
     make_doc = blank_biomedical().make_doc
     if kind == "drug_library":

@@ -23,7 +23,8 @@ def main(
     for name in wanted:
         system = spec["systems"][name]
         try:
-            annotate, nlp = make_annotator(system["kind"], system.get("path"), Path(spec["medic_path"]))
+            annotate, nlp = make_annotator(system["kind"], system.get("path"), Path(spec["medic_path"]),
+                                           disable=system.get("disable", ()), config=system.get("config"))
         except (OSError, ValueError) as err:
             msg.fail(f"{name}: {err}", exits=1)
         record = {"system": name, **system}

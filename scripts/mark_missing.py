@@ -9,6 +9,7 @@ from wasabi import msg
 
 from medner.corpus.datasets import DATASETS, SPLITS
 from medner.corpus.partial import mark_teacher_missing
+from medner.corpus.schema import to_clinical_label
 
 
 def main(
@@ -24,7 +25,7 @@ def main(
     report = {"dataset": dataset, "teacher": teacher, "splits": {}}
     for split in SPLITS:
         docs = list(DocBin().from_disk(corpus_dir / f"{split}.spacy").get_docs(nlp.vocab))
-        counts = mark_teacher_missing(docs, nlp, DATASETS[dataset].labels)
+        counts = mark_teacher_missing(docs, nlp, DATASETS[dataset].labels, to_schema=to_clinical_label)
         DocBin(docs=docs, store_user_data=True).to_disk(output_dir / f"{split}.spacy")
         report["splits"][split] = {"docs": len(docs), **dict(sorted(counts.items()))}
         msg.info(f"{split}: {len(docs)} docs, {counts['tokens_marked']} tokens marked missing")

@@ -10,7 +10,7 @@ label the partial corpus does not annotate become missing values too, unless
 they are inside a gold entity.
 """
 from collections import Counter
-from typing import Iterable, List, Sequence
+from typing import Callable, Iterable, List, Optional, Sequence
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -19,16 +19,20 @@ from .align import set_missing
 
 
 def mark_teacher_missing(docs: Sequence[Doc], teacher: Language, annotated_labels: Iterable[str],
-                         batch_size: int = 256) -> Counter:
+                         to_schema: Optional[Callable[[str], Optional[str]]] = None, batch_size: int = 256) -> Counter:
     """Make the "outside" tokens of the teacher's entities missing, where the corpus does not annotate
-    the teacher's label; count per label the entities used and the tokens changed."""
+    the teacher's label; count per label the entities used and the tokens changed.
+
+    ``to_schema`` maps a teacher label into the corpus's schema (None: a type the schema leaves
+    out, which stays outside)."""
     annotated = set(annotated_labels)
     counts: Counter = Counter()
     predictions = teacher.pipe((doc.text for doc in docs), batch_size=batch_size)
     for doc, predicted in zip(docs, predictions):
         tokens: List[int] = []
         for ent in predicted.ents:
-            if ent.label_ in annotated:
+            label = to_schema(ent.label_) if to_schema else ent.label_
+            if label is None or label in annotated:
                 continue
             span = doc.char_span(ent.start_char, ent.end_char, alignment_mode="expand")
             if span is None:
@@ -36,7 +40,7 @@ def mark_teacher_missing(docs: Sequence[Doc], teacher: Language, annotated_label
                 continue
             outside = [t.i for t in span if t.ent_iob_ == "O"]
             if outside:
-                counts[f"entities:{ent.label_}"] += 1
+                counts[f"entities:{label}"] += 1
                 tokens.extend(outside)
         counts["tokens_marked"] += set_missing(doc, tokens)
     return counts

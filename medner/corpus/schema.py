@@ -78,3 +78,14 @@ def maccrobat_clinical_label(label: str) -> Optional[str]:
 def phee_label(label: str) -> Optional[str]:
     """A PHEE argument in the clinical schema (None: not an entity of the schema)."""
     return PHEE_TO_CLINICAL.get(label)
+
+
+# A pipeline trained on MACCROBAT's 41 types (0.2.0) names them upper-cased; the clinical
+# names map to themselves.
+_UPPER_TO_CLINICAL: Dict[str, str] = {k.upper(): v for k, v in MACCROBAT_TO_CLINICAL.items()}
+_UPPER_TO_CLINICAL.update({"DISEASE": "DISEASE", "TREATMENT": "TREATMENT", "MEDICATION": "MEDICATION"})
+
+
+def to_clinical_label(label: str) -> Optional[str]:
+    """Any medner clinical label, old (``DIAGNOSTIC_PROCEDURE``) or new (``TEST``), in the clinical schema."""
+    return label if label in CLINICAL_LABELS else _UPPER_TO_CLINICAL.get(label)
