@@ -1,12 +1,12 @@
 """The clinical table: the systems of configs/evaluation_clinical.yml on MACCROBAT (clinical schema) and PHEE,
-dev and test, one JSON per system in metrics/clinical/ (medner.clinical_eval)."""
+dev and test, one JSON per system in metrics/clinical/ (medner.evaluation.clinical)."""
 from pathlib import Path
 
 import srsly
 import typer
 from wasabi import msg
 
-from medner.clinical_eval import evaluate_clinical, load_test_sets, make_annotator
+from medner.evaluation.clinical import evaluate_clinical, load_test_sets, make_annotator
 
 
 def main(
