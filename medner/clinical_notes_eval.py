@@ -35,7 +35,8 @@ def to_clinical(doc: Doc, spans_key: Optional[str] = None) -> Tuple[Doc, Counter
         else:
             kept[(span.start, span.end)] = (label, span)
     ents = filter_spans([Span(copy, start, end, label=label) for (start, end), (label, _) in kept.items()])
-    dropped["(overlapping another entity)"] += len(kept) - len(ents)
+    if len(ents) < len(kept):
+        dropped["(overlapping another entity)"] += len(kept) - len(ents)
     copy.ents = ents
     for ent in copy.ents:
         source = kept[(ent.start, ent.end)][1]
