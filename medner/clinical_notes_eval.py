@@ -7,7 +7,9 @@ counts, the rest. The scores come from medner's own scorers: exact-span P/R/F
 per label (``medner.evaluation.score_entities``), overlap P/R/F
 (``score_overlap``), and the assertion of the entities the NER found with the
 exact gold span (``medner.assertion_eval.score_found_values``), with how many
-gold assertion spans it found. It is a regression check, not a benchmark to tune on.
+gold assertion spans it found; for a pipeline with ``medner_assertion``, also the
+assertion on every gold span (``medner.assertion_eval.evaluate_predictor``).
+It is a regression check, not a benchmark to tune on.
 """
 from collections import Counter
 from typing import Dict, List, Optional, Tuple
@@ -16,7 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from .assertion_eval import score_found_values
+from .assertion_eval import component_predictor, evaluate_predictor, score_found_values
 from .corpus.notes import CLINICAL_LABELS, MEDICATION_STATUSES, STATUS_KEY, clinical_label
 from .evaluation import predicted_spans, run_pipeline, score_entities, score_overlap
 
@@ -72,6 +74,11 @@ def score_notes(predicted: List[Doc], gold: List[Doc], spans_key: Optional[str] 
 
 
 def evaluate_on_notes(nlp: Language, gold: List[Doc], spans_key: Optional[str] = None) -> Dict[str, object]:
-    """Run ``nlp`` on the notes' texts and score it (``score_notes``), with the time it took."""
+    """Run ``nlp`` on the notes' texts and score it (``score_notes``), with the time it took; a
+    ``medner_assertion`` component is also scored on the gold spans (the assertion alone, no NER misses)."""
     predicted, seconds = run_pipeline(nlp, gold)
-    return {**score_notes(predicted, gold, spans_key), "docs": len(gold), "seconds": round(seconds, 3)}
+    result = {**score_notes(predicted, gold, spans_key), "docs": len(gold), "seconds": round(seconds, 3)}
+    assertion_pipes = [name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory == "medner_assertion"]
+    if assertion_pipes:
+        result["assertion_on_gold_spans"] = evaluate_predictor(gold, component_predictor(nlp, assertion_pipes[0]))
+    return result

@@ -137,6 +137,7 @@ def test_script_scores_a_saved_pipeline_and_names_a_broken_line(tmp_path):
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler")
     ruler.add_patterns([{"label": "Medication", "pattern": [{"LOWER": name}]} for name in ("metformin", "warfarin", "lisinopril")])
+    nlp.add_pipe("medner_assertion", config={"method": "rules"})
     nlp.to_disk(tmp_path / "ruler")
     script = load_script("evaluate_clinical_notes")
     output = tmp_path / "metrics.json"
@@ -146,7 +147,22 @@ def test_script_scores_a_saved_pipeline_and_names_a_broken_line(tmp_path):
     medication = record["ner_exact"]["per_label"]["MEDICATION"]
     assert medication["p"] == 100.0 and 0 < medication["r"] < 100.0
     assert record["ner_exact"]["per_label"]["DISEASE"]["r"] == 0.0
+    found = record["assertion"]["gold_spans_found_by_ner"]
+    assert record["assertion"]["spans"] == sum(c["found"] for c in found.values()) == round(medication["gold"] * medication["r"] / 100)
+    on_gold = record["assertion_on_gold_spans"]
+    assert on_gold["spans"] == sum(sum(v.values()) for v in count_notes(read_records(NOTES))["assertions"].values())
+    assert on_gold["negated"]["f"] > 0.5
     broken = tmp_path / "broken.jsonl"
     broken.write_text(json.dumps(_entity(1, label="DOSE")) + "\n", encoding="utf8")
     result = invoke_script(script, [tmp_path / "ruler", broken, output])
     assert result.exit_code == 1 and f"{broken}:1:" in result.flat_output and "Traceback" not in result.output
+
+
+def test_overlap_counts_a_too_long_medication_that_exact_match_misses():
+    gold = read_notes(NOTES)[:1]  # Metformin 500 mg PO BID.
+    doc = Doc(gold[0].vocab, words=[t.text for t in gold[0]], spaces=[bool(t.whitespace_) for t in gold[0]])
+    doc.ents = [Span(doc, 0, 3, label="MEDICATION")]  # "Metformin 500 mg"
+    result = score_notes([doc], gold)
+    assert result["ner_exact"]["per_label"]["MEDICATION"]["f"] == 0.0
+    assert result["ner_overlap"]["per_label"]["MEDICATION"] == {"p": 100.0, "r": 100.0, "f": 100.0}
+    assert result["ner_overlap"]["per_label"]["DOSAGE"]["r"] == 0.0

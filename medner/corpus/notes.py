@@ -26,9 +26,11 @@ from ..tokenizer import blank_biomedical
 from .assertions import ASSERTION_KEY, ASSERTION_VALUES
 from .datasets import maccrobat_label
 
+# The clinical schema; the same names, order and MACCROBAT mapping as the lead's medner/corpus/schema.py
+# (issue 18), which these two constants should be imported from once it is on main.
 CLINICAL_LABELS = (
-    "MEDICATION", "DISEASE", "SIGN_SYMPTOM", "TREATMENT", "TEST", "ANATOMY",
-    "DOSAGE", "FREQUENCY", "ROUTE", "DURATION", "LAB_VALUE",
+    "MEDICATION", "DISEASE", "SIGN_SYMPTOM", "TREATMENT", "TEST", "LAB_VALUE",
+    "ANATOMY", "DOSAGE", "FREQUENCY", "ROUTE", "DURATION",
 )
 ASSERTABLE_LABELS = ("MEDICATION", "DISEASE", "SIGN_SYMPTOM", "TREATMENT", "TEST")
 STATUS_KEY = "medication_status"
