@@ -156,6 +156,8 @@ def test_script_scores_a_saved_pipeline_and_names_a_broken_line(tmp_path):
     broken.write_text(json.dumps(_entity(1, label="DOSE")) + "\n", encoding="utf8")
     result = invoke_script(script, [tmp_path / "ruler", broken, output])
     assert result.exit_code == 1 and f"{broken}:1:" in result.flat_output and "Traceback" not in result.output
+    result = invoke_script(script, ["en_medner_no_such_pipeline", NOTES, output])
+    assert result.exit_code == 1 and "en_medner_no_such_pipeline" in result.flat_output and "Traceback" not in result.output
 
 
 def test_overlap_counts_a_too_long_medication_that_exact_match_misses():
@@ -166,3 +168,17 @@ def test_overlap_counts_a_too_long_medication_that_exact_match_misses():
     assert result["ner_exact"]["per_label"]["MEDICATION"]["f"] == 0.0
     assert result["ner_overlap"]["per_label"]["MEDICATION"] == {"p": 100.0, "r": 100.0, "f": 100.0}
     assert result["ner_overlap"]["per_label"]["DOSAGE"]["r"] == 0.0
+
+
+def test_checker_rewrites_the_readme_counts_and_names_a_broken_line(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- counts:start -->\nstale\n<!-- counts:end -->\nrest\n", encoding="utf8")
+    script = load_script("check_clinical_notes")
+    result = invoke_script(script, [NOTES, "--readme", readme])
+    assert result.exit_code == 0, result.output
+    table = counts_table(count_notes(read_records(NOTES)))
+    assert readme.read_text(encoding="utf8") == f"# x\n\n<!-- counts:start -->\n{table}\n<!-- counts:end -->\nrest\n"
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps(GOOD) + "\n" + json.dumps(_entity(0, text="Metformine")) + "\n", encoding="utf8")
+    result = invoke_script(script, [broken])
+    assert result.exit_code == 1 and f"{broken}:2:" in result.flat_output and "Traceback" not in result.output
