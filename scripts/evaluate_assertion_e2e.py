@@ -12,7 +12,7 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.assertion_eval import score_found_values, summary_line
+from medner.assertion.evaluation import score_found_values, summary_line
 from medner.corpus.assertions import ASSERTION_KEY, ASSERTION_VALUES
 
 

@@ -11,7 +11,7 @@ import srsly
 import typer
 from wasabi import msg
 
-from medner.clinical_notes_eval import evaluate_on_notes
+from medner.evaluation.clinical_notes import evaluate_on_notes
 from medner.corpus.notes import NotesError, read_notes
 
 

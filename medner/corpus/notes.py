@@ -9,8 +9,8 @@ boundaries), so a gold edit that breaks the set fails loudly, never silently.
 
 Gold Docs carry the entities in ``doc.ents``, the assertions the way the
 MACCROBAT converter writes them (``doc.spans["assertion"]``, value as the span
-label, ``attrs["entity_labels"]``), so ``medner.components.assertion.score_assertions``
-and ``medner.assertion_eval`` score them unchanged, and the medication statuses
+label, ``attrs["entity_labels"]``), so ``medner.assertion.component.score_assertions``
+and ``medner.assertion.evaluation`` score them unchanged, and the medication statuses
 in ``doc.spans["medication_status"]`` (same layout).
 """
 import json
