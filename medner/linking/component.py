@@ -39,6 +39,16 @@ ExactMode = Literal["lower", "normalised"]  # how a mention matches a name exact
 
 if not Span.has_extension("kb_candidates"):
     Span.set_extension("kb_candidates", default=None)
+# Every identifier of the linked concept (MeSH first, then DrugBank for a drug of the drug dictionary).
+if not Span.has_extension("concept_ids"):
+    Span.set_extension("concept_ids", default=None)
+
+
+def _drugbank_id(span: Span) -> str:
+    return next((i for i in span._.concept_ids or () if i.startswith("DB")), "")
+
+
+Span.set_extension("drugbank_id", getter=_drugbank_id, force=True)
 
 DEFAULT_LABEL_TYPES = {"CHEMICAL": ["CHEMICAL"], "MEDICATION": ["CHEMICAL"], "DISEASE": ["DISEASE"]}
 STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviation", "variant", "too_long", "empty",
@@ -61,7 +71,7 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
         "max_chars": 256,
         "scorer": {"@scorers": "medner.linker_scorer.v1"},
     },
-    assigns=["token.ent_kb_id", "span._.kb_candidates"],
+    assigns=["token.ent_kb_id", "span._.kb_candidates", "span._.concept_ids"],
     default_score_weights={"kb_acc": 1.0},
 )
 def make_linker(
@@ -235,8 +245,9 @@ class ConceptLinker:
             old = doc.spans[key]
             doc.spans[key] = SpanGroup(doc, name=key, attrs=dict(old.attrs), spans=new_spans)
         # span extensions are keyed by offsets, label and kb_id: set them on the final spans
-        for span, (_, candidates) in zip(new_spans, results):
+        for span, (kb_id, candidates) in zip(new_spans, results):
             span._.kb_candidates = candidates
+            span._.concept_ids = self.kb.ids_of(kb_id) if kb_id else []
 
     # ------------------------------------------------------------ serialization
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:

@@ -103,7 +103,8 @@ class KnowledgeBase:
         """Merge vocabularies (earlier wins for a shared id) and training mentions into one KB.
 
         A vocabulary concept whose ids are all known already is skipped (MeSH
-        descriptors that MEDIC holds); a training mention whose id is unknown
+        descriptors that MEDIC holds), unless it ``extends_known`` (a drug of the
+        drug dictionary: its names and DrugBank ID join the MeSH concept); a training mention whose id is unknown
         creates a concept (supplementary ``C…`` chemicals, ``+`` combinations).
         """
         started = time.perf_counter()
@@ -133,7 +134,18 @@ class KnowledgeBase:
 
         n_vocab = 0
         for concept in concepts:
-            if all(i in id_to_concept for i in concept.ids):
+            known = [id_to_concept[i] for i in concept.ids if i in id_to_concept]
+            if known and concept.extends_known:
+                # A drug whose MeSH descriptor is in already: its names and DrugBank ID join that concept.
+                index = known[0]
+                for id_ in concept.ids:
+                    if id_ not in id_to_concept:
+                        concept_ids[index].append(id_)
+                        id_to_concept[id_] = index
+                for name in concept.names:
+                    add_name(name, index, concept.type, 0)
+                continue
+            if len(known) == len(concept.ids):
                 continue
             index = add_concept(concept.ids, concept.names[0], concept.type)
             n_vocab += 1
