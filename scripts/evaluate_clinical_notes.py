@@ -11,24 +11,30 @@ import srsly
 import typer
 from wasabi import msg
 
-from medner.evaluation.clinical_notes import evaluate_on_notes
+from medner.evaluation.clinical import make_annotator
+from medner.evaluation.clinical_notes import evaluate_on_notes, score_notes
 from medner.corpus.notes import NotesError, read_notes
 
 
 def main(
-    model: str = typer.Argument(..., help="Pipeline directory or installed package name"),
+    model: str = typer.Argument(..., help="Pipeline directory or installed package name; drug_library: the drug dictionary alone"),
     notes_path: Path = typer.Argument(..., dir_okay=False, help="assets/clinical_notes/notes.jsonl"),
     output: Path = typer.Argument(..., help="metrics/clinical_notes__<pipeline>.json"),
     spans_key: Optional[str] = typer.Option(None, "--spans-key", help="Score doc.spans[KEY] instead of doc.ents"),
 ):
     try:
-        nlp = spacy.load(model)
         gold = read_notes(notes_path)
-    except (OSError, NotesError) as err:
+        if model == "drug_library":  # medner.evaluation.clinical's baseline: drug-named-entity-recognition alone
+            annotate, _ = make_annotator("drug_library", None, Path())
+            result, meta = score_notes(annotate([doc.text for doc in gold]), gold), {}
+        else:
+            nlp = spacy.load(model)
+            result = evaluate_on_notes(nlp, gold, spans_key=spans_key)
+            meta = {"model_name": f"{nlp.meta.get('lang')}_{nlp.meta.get('name')}",
+                    "model_version": nlp.meta.get("version"), "pipe_names": nlp.pipe_names}
+    except (OSError, ImportError, NotesError) as err:
         msg.fail(str(err), exits=1)
-    result = evaluate_on_notes(nlp, gold, spans_key=spans_key)
-    record = {"pipeline": model, "model_name": f"{nlp.meta.get('lang')}_{nlp.meta.get('name')}",
-              "model_version": nlp.meta.get("version"), "pipe_names": nlp.pipe_names, "gold": str(notes_path), **result}
+    record = {"pipeline": model, **meta, "gold": str(notes_path), **result}
     output.parent.mkdir(parents=True, exist_ok=True)
     srsly.write_json(output, record)
     exact, overlap = result["ner_exact"], result["ner_overlap"]["per_label"]

@@ -24,15 +24,10 @@ from spacy.tokens import Doc, Span
 
 from ..tokenizer import blank_biomedical
 from .assertions import ASSERTION_KEY, ASSERTION_VALUES
-from .datasets import maccrobat_label
+from .schema import CLINICAL_LABELS, MAIN_CLINICAL_LABELS
 
-# The clinical schema; the same names, order and MACCROBAT mapping as the lead's medner/corpus/schema.py
-# (issue 18), which these two constants should be imported from once it is on main.
-CLINICAL_LABELS = (
-    "MEDICATION", "DISEASE", "SIGN_SYMPTOM", "TREATMENT", "TEST", "LAB_VALUE",
-    "ANATOMY", "DOSAGE", "FREQUENCY", "ROUTE", "DURATION",
-)
-ASSERTABLE_LABELS = ("MEDICATION", "DISEASE", "SIGN_SYMPTOM", "TREATMENT", "TEST")
+# The concepts that get an assertion: the clinical schema's main types.
+ASSERTABLE_LABELS = MAIN_CLINICAL_LABELS
 STATUS_KEY = "medication_status"
 MEDICATION_STATUSES = ("none", "started", "continued", "held", "stopped", "discontinued", "increased", "decreased")
 SECTIONS = (
@@ -40,26 +35,6 @@ SECTIONS = (
     "assessment_plan", "medication_list", "problem_list", "family_history",
 )
 ENTITY_KEYS = {"start", "end", "text", "label", "assertion", "medication_status"}
-
-# MACCROBAT2020 type -> clinical label; the other 30 types have no clinical label.
-MACCROBAT_TO_CLINICAL = {
-    "Medication": "MEDICATION", "Disease_disorder": "DISEASE", "Sign_symptom": "SIGN_SYMPTOM",
-    "Therapeutic_procedure": "TREATMENT", "Diagnostic_procedure": "TEST", "Biological_structure": "ANATOMY",
-    "Dosage": "DOSAGE", "Frequency": "FREQUENCY", "Administration": "ROUTE", "Duration": "DURATION",
-    "Lab_value": "LAB_VALUE",
-}
-# A pipeline's label (MACCROBAT's own spelling, medner's converted one such as
-# DIAGNOSTIC_PROCEDURE, or already clinical) -> clinical label.
-_TO_CLINICAL = {
-    **{label: label for label in CLINICAL_LABELS},
-    **MACCROBAT_TO_CLINICAL,
-    **{maccrobat_label(raw): clinical for raw, clinical in MACCROBAT_TO_CLINICAL.items()},
-}
-
-
-def clinical_label(label: str) -> Optional[str]:
-    """The clinical label of a pipeline label (``Administration``/``ADMINISTRATION`` -> ``ROUTE``), ``None`` if it has none."""
-    return _TO_CLINICAL.get(label)
 
 
 class NotesError(ValueError):

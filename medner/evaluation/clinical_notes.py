@@ -2,7 +2,7 @@
 
 A pipeline trained on MACCROBAT predicts its 41 types (``Medication`` or medner's
 ``MEDICATION``, ``DIAGNOSTIC_PROCEDURE`` ...); ``to_clinical`` renames them into
-the clinical labels (``medner.corpus.notes.clinical_label``) and drops, and
+the clinical labels (``medner.corpus.schema``) and drops, and
 counts, the rest. The scores come from medner's own scorers: exact-span P/R/F
 per label (``medner.evaluation.entities.score_entities``), overlap P/R/F
 (``score_overlap``), and the assertion of the entities the NER found with the
@@ -19,7 +19,8 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from ..assertion.evaluation import component_predictor, evaluate_predictor, score_found_values
-from ..corpus.notes import CLINICAL_LABELS, MEDICATION_STATUSES, STATUS_KEY, clinical_label
+from ..corpus.notes import MEDICATION_STATUSES, STATUS_KEY
+from ..corpus.schema import CLINICAL_LABELS, maccrobat_clinical_label, to_clinical_label
 from .entities import predicted_spans, run_pipeline, score_entities, score_overlap
 
 CARRIED_ATTRIBUTES = ("assertion", "medication_status")
@@ -31,7 +32,7 @@ def to_clinical(doc: Doc, spans_key: Optional[str] = None) -> Tuple[Doc, Counter
     copy = Doc(doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
     kept, dropped = {}, Counter()
     for span in predicted_spans(doc, spans_key):
-        label = clinical_label(span.label_)
+        label = to_clinical_label(span.label_) or maccrobat_clinical_label(span.label_)
         if label is None:
             dropped[span.label_] += 1
         else:
