@@ -191,6 +191,9 @@ def serve(
     keep_alive: float = typer.Option(30.0, "--keep-alive", help="Seconds an idle keep-alive connection stays open."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="One JSON line per request on stderr."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    labels: Optional[str] = typer.Option(
+        None, "--labels", "-l", help="Entity labels a request without 'labels' gets, comma-separated (each pipeline: those it has); the page checks them first. Default: all."
+    ),
 ) -> None:
     """Serve pipelines over HTTP: POST /annotate, GET /health, GET /info, and a page at /."""
     from wasabi import Printer
@@ -206,6 +209,7 @@ def serve(
         max_text_chars=max_text_chars, max_texts=max_texts, request_timeout_s=request_timeout, batch_docs=batch_docs,
         batch_wait_ms=batch_wait_ms, max_chars=max_chars, max_batch_chars=max_batch_chars, spans_key=spans_key,
         graceful_timeout_s=graceful_timeout, keep_alive_s=keep_alive, access_log=access_log, log_level=log_level,
+        labels=[label.strip() for label in (labels or "").split(",") if label.strip()],
     )
     try:
         run_service(options)
