@@ -213,3 +213,81 @@ def test_dask_labels_and_resume(tmp_path, model_dir, inputs):
     with pytest.raises(UnknownLabel, match="unknown label Drug"):
         annotate_dask(inputs, tmp_path / "typo", str(model_dir), AnnotateOptions(progress=False, labels=("Drug",)))
     assert not (tmp_path / "typo" / "_manifest.json").exists()
+
+
+# --------------------------------------------------------------------------- #
+# medner serve --labels and a request's labels
+# --------------------------------------------------------------------------- #
+@pytest.fixture(scope="module")
+def service():
+    pytest.importorskip("fastapi")
+    import httpx
+
+    from medner.serve.app import create_app
+    from medner.serve.options import ServeOptions
+    from serve_helpers import running_server
+
+    own_filter = add_label_filter(rules(), ["ANATOMY"])  # a pipeline that ships its own filter
+    app = create_app(ServeOptions(labels=["MEDICATION", "DISEASE"]), {"rules": rules(), "anatomy-only": own_filter})
+    with running_server(app) as (url, _), httpx.Client(base_url=url, timeout=30) as client:
+        yield client
+
+
+def entity_labels(response):
+    assert response.status_code == 200, response.text
+    return [[e["label"] for e in d["entities"]] for d in response.json()["documents"]]
+
+
+def test_serve_default_labels_and_request_labels(service, inputs, model_dir, tmp_path):
+    # the service's --labels, then a request's own, then every label
+    default = service.post("/annotate", json={"text": TEXT})
+    assert entity_labels(default) == [["MEDICATION", "DISEASE", "MEDICATION", "DISEASE"]]
+    assert default.json()["documents"][0]["filtered_out"] == {"ANATOMY": 2}
+    own = service.post("/annotate", json={"texts": TEXTS, "labels": ["ANATOMY"]})
+    assert entity_labels(own) == [["ANATOMY", "ANATOMY"], [], [], ["ANATOMY"]]
+    assert [d.get("filtered_out") for d in own.json()["documents"]] == [{"DISEASE": 2, "MEDICATION": 2}, None, None, {"MEDICATION": 1}]
+    everything = service.post("/annotate", json={"text": TEXT, "labels": []})
+    assert entity_labels(everything) == [["MEDICATION", "DISEASE", "ANATOMY", "MEDICATION", "DISEASE", "ANATOMY"]]
+    assert "filtered_out" not in everything.json()["documents"][0]
+    # the entities are those of medner annotate --labels
+    annotate_file(inputs, tmp_path / "cli.jsonl", load(model_dir), AnnotateOptions(progress=False, labels=("ANATOMY",)))
+    assert [d["entities"] for d in own.json()["documents"]] == [r["entities"] for r in read_records(tmp_path / "cli.jsonl")]
+
+
+def test_serve_pipeline_own_filter_is_its_default_and_can_be_widened(service):
+    assert entity_labels(service.post("/annotate", json={"text": TEXT, "pipeline": "anatomy-only", "labels": []}))[0].count("MEDICATION") == 2
+    info = {p["name"]: p for p in service.get("/info").json()["pipelines"]}
+    # --labels is the default for every pipeline (those it has); the page checks them
+    assert info["rules"]["default_labels"] == ["MEDICATION", "DISEASE"] == info["rules"]["page_labels"]
+    assert info["rules"]["labels"] == ["ANATOMY", "DISEASE", "MEDICATION"]
+
+
+def test_serve_unknown_request_label_is_422_naming_the_pipeline_labels(service):
+    response = service.post("/annotate", json={"text": TEXT, "labels": ["MEDICATION", "Drug"]})
+    assert response.status_code == 422
+    assert response.json() == {"error": "unknown_label", "message":
+                               "labels: unknown label Drug; pipeline 'rules' labels: ANATOMY, DISEASE, MEDICATION"}
+
+
+def test_serve_page_labels_default_to_the_main_types():
+    from medner.serve.app import service_labels
+
+    nlp = ruler_nlp({"MEDICATION": ["Warfarin"], "ANATOMY": ["heart"], "TEST": ["ECG"]})
+    assert service_labels({"clinical": nlp}, []) == {"clinical": (["ANATOMY", "MEDICATION", "TEST"], [])}
+    assert default_page_labels(["ANATOMY", "MEDICATION", "TEST"]) == ["MEDICATION", "TEST"]
+    with pytest.raises(UnknownLabel, match=r"^--labels: unknown label DISEASE; this pipeline's labels: ANATOMY, MEDICATION, TEST$"):
+        service_labels({"clinical": nlp}, ["DISEASE"])
+    genes = ruler_nlp({"GENE": ["BRCA1"]})
+    with pytest.raises(UnknownLabel, match=r"^--labels: unknown label DISEASE; the served pipelines' labels: ANATOMY, GENE, MEDICATION, TEST$"):
+        service_labels({"clinical": nlp, "genes": genes}, ["MEDICATION", "DISEASE"])
+    with pytest.raises(UnknownLabel, match=r"^--labels: pipeline 'genes' has none of MEDICATION; its labels: GENE$"):
+        service_labels({"clinical": nlp, "genes": genes}, ["MEDICATION"])
+    assert service_labels({"clinical": nlp, "genes": genes}, ["GENE", "TEST"]) == {
+        "clinical": (["ANATOMY", "MEDICATION", "TEST"], ["TEST"]), "genes": (["GENE"], ["GENE"])}
+
+
+def test_cli_serve_unknown_label_is_one_line(model_dir):
+    pytest.importorskip("fastapi")
+    result = runner.invoke(app, ["serve", "--model", str(model_dir), "--labels", "MEDICATION,Drug"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "✘ --labels: unknown label Drug; this pipeline's labels: ANATOMY, DISEASE, MEDICATION" in " ".join(result.output.split())
