@@ -67,13 +67,14 @@ def known_labels(nlp: Language, before: Optional[str] = None) -> List[str]:
     return output_labels(nlp, until=before) or pipeline_labels(nlp, until=before)
 
 
-def check_labels(labels: Sequence[str], known: Collection[str], what: Optional[str] = None) -> None:
+def check_labels(labels: Sequence[str], known: Collection[str], what: Optional[str] = None,
+                 whose: str = "this pipeline's") -> None:
     """Raise :class:`UnknownLabel` for labels not in ``known`` (message prefixed with ``what``)."""
     unknown = [label for label in labels if label not in set(known)]
     if unknown:
         raise UnknownLabel(
             f"{what + ': ' if what else ''}unknown label{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-            f"this pipeline's labels: {', '.join(sorted(known)) or '(none)'}"
+            f"{whose} labels: {', '.join(sorted(known)) or '(none)'}"
         )
 
 
