@@ -1,7 +1,7 @@
 """Annotate raw text with a medner pipeline: read inputs, run the pipeline, write records.
 
 One job per module, shared by the single-process ``medner annotate``, the
-Dask path (:mod:`medner.scale`) and the HTTP service (:mod:`medner.serve`),
+Dask path (:mod:`medner.annotate.dask`) and the HTTP service (:mod:`medner.serve`),
 so all of them write the same records for the same input:
 
 * :mod:`.inputs`: ``.txt`` / directories / JSONL / Parquet -> :class:`Item` or :class:`BadRecord`;
@@ -10,7 +10,7 @@ so all of them write the same records for the same input:
 * :mod:`.outputs`: resumable JSONL, the error file, displaCy HTML, :func:`read_records`;
 * :mod:`.options`: :class:`AnnotateOptions` / :class:`DaskOptions`, the options every path takes;
 * :mod:`.run`: :func:`load_pipeline`, :func:`annotate_items`, :func:`annotate_file`;
-* :mod:`.label_filter`: the ``medner_label_filter`` component, :func:`add_label_filter` (``--labels``).
+* :mod:`medner.ner.label_filter`: the ``medner_label_filter`` component, :func:`add_label_filter` (``--labels``).
 
 Usage::
 
@@ -33,7 +33,7 @@ from .inputs import (
     read_txt_file,
     record_to_item,
 )
-from .label_filter import UnknownLabel, add_label_filter, filter_doc
+from ..ner.label_filter import UnknownLabel, add_label_filter, filter_doc
 from .options import AnnotateOptions, DaskOptions
 from .outputs import ErrorFile, HtmlWriter, default_errors_path, html_mode, load_done_ids, print_summary, read_records
 from .records import FILTERED_KEY, SPANS_KEY, Summary, count_words, doc_entities, doc_to_record, dumps_record, entity_record

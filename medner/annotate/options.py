@@ -2,7 +2,7 @@
 
 The CLI parses its flags into :class:`AnnotateOptions` (and, with ``--dask``,
 :class:`DaskOptions`) and hands them to :func:`medner.annotate.annotate_file`
-or :func:`medner.scale.annotate_dask`, which pass them down to the readers,
+or :func:`medner.annotate.dask.annotate_dask`, which pass them down to the readers,
 the pipeline runner and the record builder; a new option is added here once.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
-from ..long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
+from .long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
 from .outputs import DEFAULT_HTML_PAGE_LIMIT
 from .records import SPANS_KEY
 
@@ -35,7 +35,7 @@ class AnnotateOptions:
     is passed to ``spacy.require_gpu`` before the pipeline is loaded.
     Records: ``include_text``, ``spans_key`` (the merge component's group, else ``doc.ents``),
     ``candidates`` (medner_linker's top N candidates per entity; 0: only ``kb_id``),
-    ``labels`` (keep only these entity labels, :mod:`medner.annotate.label_filter`; empty: all).
+    ``labels`` (keep only these entity labels, :mod:`medner.ner.label_filter`; empty: all).
     Single-process path only: ``n_process``, ``limit`` (new documents, then
     stop), ``errors_path`` (default ``<output>.errors.jsonl``), ``html`` and
     ``html_page_limit``, ``resume`` (``False``: delete the output first).
@@ -62,7 +62,7 @@ class AnnotateOptions:
     labels: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        from .label_filter import parse_labels
+        from ..ner.label_filter import parse_labels
 
         object.__setattr__(self, "labels", tuple(parse_labels(self.labels)))
         if self.input_format not in INPUT_FORMATS:

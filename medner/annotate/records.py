@@ -20,10 +20,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from ..ner.label_filter import FILTERED_KEY  # entities a label filter (medner_label_filter) set aside
 from .inputs import BadRecord, Item
 
 SPANS_KEY = "medner"
-FILTERED_KEY = "filtered_labels"  # entities a label filter (medner_label_filter) set aside
 
 
 def _lookup(values: Any, i: int, n: int, span) -> Any:

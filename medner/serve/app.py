@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..annotate import BadRecord, Item, UnknownLabel, load_pipeline, record_to_item
-from ..annotate.label_filter import FACTORY as LABEL_FILTER
-from ..annotate.label_filter import check_labels, default_page_labels, known_labels, parse_labels
+from ..ner.label_filter import FACTORY as LABEL_FILTER
+from ..ner.label_filter import check_labels, default_page_labels, known_labels, parse_labels
 from .batching import Batcher
 from .options import ServeOptions
 from .render import pipeline_colors, pipeline_info, render_entities
@@ -342,10 +342,10 @@ def service_labels(pipelines: Dict[str, Any], requested: List[str]) -> Dict[str,
 
 def resolve_models(models: List[str]) -> List[Tuple[str, str]]:
     """``(name, what spacy.load gets)`` for each ``--model``, resolved like
-    ``medner annotate --model`` (:func:`medner.pipelines.resolve`; none given:
-    the shipped default). Raises :class:`~medner.pipelines.PipelineNotFound`
+    ``medner annotate --model`` (:func:`medner.annotate.pipelines.resolve`; none given:
+    the shipped default). Raises :class:`~medner.annotate.pipelines.PipelineNotFound`
     (a ``ValueError``) with one line for a name that is nothing loadable."""
-    from ..pipelines import DEFAULT_PIPELINE, resolve
+    from ..annotate.pipelines import DEFAULT_PIPELINE, resolve
 
     return [(name, resolve(name)) for name in (list(models) or [DEFAULT_PIPELINE])]
 
