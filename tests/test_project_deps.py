@@ -321,3 +321,17 @@ def test_order_checker_names_a_step_that_runs_before_its_input_is_written(tmp_pa
         {"name": "package", "script": ["echo"], "deps": ["metrics/a__b.json"]},
     ]})
     assert workflow_order_problems(tmp_path) == ["all: package needs metrics/a__b.json, which evaluate writes after it"]
+
+
+def test_the_version_is_written_once():
+    """medner.__version__ is the version; pyproject.toml reads it, project.yml's vars and the release follow it."""
+    import tomllib
+
+    import medner
+
+    config = load_project_config(ROOT)
+    assert config["vars"]["version"] == medner.__version__
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf8"))
+    assert "version" not in pyproject["project"] and pyproject["project"]["dynamic"] == ["version"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "medner.__version__"}
+    assert "version" not in srsly.read_yaml(ROOT / "configs" / "release.yml")

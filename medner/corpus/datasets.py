@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
+from spacy.language import Language
+
 from .assertions import MACCROBAT_ASSERTIONS, AssertionSchema
 from .readers import read_brat, read_dataturks_json, read_pubtator
 from .records import SourceDoc
@@ -60,6 +62,20 @@ class Dataset:
     missing_labels: Sequence[str] = ()
     # Labels the schema leaves out on purpose are "outside" (counted), not unknown.
     outside_unmapped: bool = False
+    # Its folder under assets/ when another dataset's files are read in another schema.
+    asset_name: Optional[str] = None
+
+    @property
+    def asset_dir(self) -> str:
+        return self.asset_name or self.name
+
+    def convert_split(self, nlp: Language, assets_root: Path, split: str):
+        """``(docs, file reports)`` of one split, read from ``assets_root / asset_dir`` as convert does."""
+        from .align import convert_documents
+
+        return convert_documents(nlp, self.read_split(Path(assets_root) / self.asset_dir, split), label_map=self.label_map,
+                                 assertion_schema=self.assertion_schema, missing_labels=self.missing_labels,
+                                 outside_unmapped=self.outside_unmapped)
 
 
 def seeded_split(docs: List[SourceDoc], split: str, seed: int = SPLIT_SEED) -> List[SourceDoc]:
@@ -136,6 +152,7 @@ DATASETS: Dict[str, Dataset] = {
         labels=list(CLINICAL_LABELS),
         assertion_schema=MACCROBAT_ASSERTIONS,
         outside_unmapped=True,
+        asset_name="maccrobat",
         source={"name": "MACCROBAT2020", "url": "https://github.com/Saieiei/NLP/tree/main/MACCROBAT2020 (mirror of the figshare collection)",
                 "license": "CC BY 4.0; cite Caufield et al. 2019"},
     ),
@@ -163,6 +180,7 @@ DATASETS: Dict[str, Dataset] = {
         }),
         labels=["MEDICATION"],
         missing_labels=("Disease",),
+        asset_name="bc5cdr",
         source={"name": "BioCreative V CDR (BC5CDR)", "url": "https://biocreative.bioinformatics.udel.edu/tasks/biocreative-v/track-3-cdr/",
                 "license": "public domain (NLM); cite Li et al. 2016 and Wei et al. 2015"},
     ),

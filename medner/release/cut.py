@@ -51,8 +51,6 @@ def check_config(config: dict) -> None:
     shipped = {name: p.package for name, p in SHIPPED.items()}
     if configured != shipped:
         msg.fail(f"configs/release.yml ships {configured} but medner/annotate/pipelines.py SHIPPED says {shipped}", exits=1)
-    if config["version"] != medner.__version__:
-        msg.fail(f"release version {config['version']} != medner {medner.__version__}: bump both together", exits=1)
     for spec in config["pipelines"]:
         if not Path(spec["model"]).exists():
             msg.fail(f"{spec['package']}: {spec['model']} does not exist; build it with: {spec['rebuild']}", exits=1)
@@ -161,10 +159,19 @@ labels, per-label scores, training data and licences, and how to rebuild it.
     (staging / "README.md").write_text(text, encoding="utf-8")
 
 
+def release_config(config_path: Path) -> dict:
+    """configs/release.yml with the version of the release: medner's own (``medner.__version__``, the one
+    place a version is written; pyproject.toml reads it, project.yml's ``vars.version`` is checked against it)."""
+    config = srsly.read_yaml(config_path)
+    if "version" in config:
+        msg.fail(f"{config_path}: remove 'version'; a release has medner's version ({medner.__version__})", exits=1)
+    return {**config, "version": medner.__version__}
+
+
 def cut_release(config_path: Path, releases_dir: Path, packages_dir: Path, corpus_dir: Path, constraints: Path,
                 package_script: Path) -> None:
     """Build, check in a clean venv, and stage the release of ``config_path`` under ``releases_dir``."""
-    config = srsly.read_yaml(config_path)
+    config = release_config(config_path)
     check_config(config)
     target = releases_dir / config["version"]
     if target.exists():
