@@ -209,6 +209,10 @@ def import_hf(
     ),
     with_linker: bool = typer.Option(False, "--with-linker", help="Add medner's concept linker (from the installed shipped clinical or bc5cdr pipeline)."),
     with_assertion: bool = typer.Option(False, "--with-assertion", help="Add medner's assertion component (from the installed shipped clinical pipeline)."),
+    merge_with: Optional[str] = typer.Option(
+        None, "--merge-with", help="Run the classifier inside this pipeline (shipped short name, package or directory), merged with its NER by medner_merge_entities."
+    ),
+    merge_policy: str = typer.Option("prefer_first", "--merge-policy", help="With --merge-with: prefer_first (the pipeline's NER wins overlaps), longest, union or vote."),
     package: bool = typer.Option(False, "--package", help="Also build a pip-installable wheel (and the medner wheel it needs) into --package-dir."),
     package_dir: Path = typer.Option(Path("packages"), "--package-dir", help="Where --package writes."),
     name: Optional[str] = typer.Option(None, "--name", help="Package name without language (default: hf_<org>_<model>)."),
@@ -230,7 +234,7 @@ def import_hf(
     try:
         report = run_import(
             model, output_dir, labels_map=labels_map, with_linker=with_linker, with_assertion=with_assertion,
-            allow_download=allow_download, revision=revision, package_dir=package_dir if package else None,
+            merge_with=merge_with, merge_policy=merge_policy, allow_download=allow_download, revision=revision, package_dir=package_dir if package else None,
             name=name, version=version,
         )
     except HFImportError as error:

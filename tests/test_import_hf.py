@@ -200,6 +200,27 @@ def test_with_linker_and_assertion_from_the_shipped_pipeline(tmp_path, maccrobat
     assert found["renal failure"][2], found
 
 
+@pytest.mark.skipif(not is_installed("en_medner_bc5cdr_cnn_fast"), reason="needs the shipped bc5cdr pipeline (releases/0.2.0)")
+def test_merge_with_a_shipped_cnn_adds_what_only_the_classifier_finds(tmp_path):
+    model = make_tiny_token_classifier(tmp_path / "model", ["Chemical", "Disease"],
+                                       keywords={"cisplatin": "B-Chemical", "thermoplegia": "B-Disease"})
+    out = tmp_path / "pipeline"
+    result = runner.invoke(app, ["import-hf", str(model), str(out), "--labels-map", "bc5cdr", "--merge-with", "bc5cdr"])
+    assert result.exit_code == 0, result.output
+    nlp = spacy.load(out)
+    names = nlp.pipe_names
+    assert names.index("ner") < names.index("hf") < names.index("merge") < names.index("medner_linker")
+    assert nlp.meta["medner"]["import_hf"]["merged_with"].startswith("en_medner_bc5cdr_cnn_fast")
+    text = "Cisplatin-induced nephrotoxicity with thermoplegia."
+    doc = nlp(text)
+    merged = doc.spans["medner"]
+    found = {(s.text, s.label_, source) for s, source in zip(merged, merged.attrs["sources"])}
+    # the CNN's entities win overlaps (prefer_first); the classifier adds what the CNN missed
+    assert ("Cisplatin", "CHEMICAL", "ents") in found and ("thermoplegia", "DISEASE", "hf") in found, found
+    assert [e.text for e in doc.ents] == [s.text for s in merged]
+    assert all(text[e.start_char:e.end_char] == e.text for e in doc.ents)
+
+
 def test_service_serves_the_imported_pipeline(tmp_path, maccrobat_model):
     import httpx
 

@@ -17,10 +17,12 @@ Steps (:func:`import_hf`), each failing with one :class:`HFImportError` line:
    labels no rule renames are kept as they are and listed.
 4. :func:`build_pipeline`: ``medner.tokenizer.blank_biomedical()`` +
    ``hf_token_classifier`` (as ``configs/hf_pipeline.cfg``: ``doc.spans["hf"]``
-   with scores and ``doc.ents``) with the resolved ``label_map``; optionally
-   medner's linker and assertion components sourced from the installed shipped
-   pipelines. ``nlp.to_disk`` copies the weights and tokenizer into the
-   pipeline, so ``spacy.load`` needs neither the cache nor the network.
+   with scores and ``doc.ents``) with the resolved ``label_map``, or the
+   classifier inside a shipped CNN pipeline, merged with its NER by
+   ``medner_merge_entities``; optionally medner's linker and assertion
+   components sourced from the installed shipped pipelines. ``nlp.to_disk``
+   copies the weights and tokenizer into the pipeline, so ``spacy.load`` needs
+   neither the cache nor the network.
 """
 from __future__ import annotations
 
@@ -31,9 +33,12 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..corpus.datasets import DATASETS
+from ..components.merge import POLICIES as MERGE_POLICIES
+from ..packaging import NER_FACTORIES
 from .alignment import parse_tag
 
 HF_PIPE = "hf"
+MERGE_PIPE = "merge"
 # what a token-classification model needs: config, tokenizer files, one weights format
 HUB_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]
 HUB_FALLBACK_WEIGHTS = ["pytorch_model*.bin"]
@@ -283,18 +288,41 @@ def build_pipeline(
     *,
     with_linker: bool = False,
     with_assertion: bool = False,
+    merge_with: Optional[str] = None,
+    merge_policy: str = "prefer_first",
     name: Optional[str] = None,
 ):
-    """Assemble, save to ``output_dir`` and return the pipeline."""
+    """Assemble, save to ``output_dir`` and return the pipeline.
+
+    Alone, the classifier writes ``doc.ents``. With ``merge_with`` (a shipped
+    short name, an installed package or a pipeline directory) it runs inside
+    that pipeline right after its NER, and ``medner_merge_entities`` merges
+    the NER's ``doc.ents`` and the classifier's ``doc.spans["hf"]`` (``merge_policy``)
+    into ``doc.ents`` before the pipeline's own later components read them.
+    """
     import medner.components  # noqa: F401  (scorers and factories)
     import medner.components.hf_token_classifier  # noqa: F401
+    import medner.components.merge  # noqa: F401
 
     from .. import __version__
     from ..tokenizer import blank_biomedical
 
-    nlp = blank_biomedical()
-    # model_dir stays null: the weights come from the saved pipeline, never from the cache path
-    hf = nlp.add_pipe("hf_token_classifier", name=HF_PIPE, config={"label_map": labels.label_map, "set_ents": "overwrite"})
+    hf_config = {"label_map": labels.label_map, "set_ents": "overwrite"}
+    merged_with = None
+    if merge_with is None:
+        nlp = blank_biomedical()
+        # model_dir stays null: the weights come from the saved pipeline, never from the cache path
+        hf = nlp.add_pipe("hf_token_classifier", name=HF_PIPE, config=hf_config)
+    else:
+        nlp = _merge_base(merge_with)
+        merged_with = f"{nlp.lang}_{nlp.meta['name']} {nlp.meta.get('version', '')}".strip()
+        ner = [n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory in NER_FACTORIES]
+        if not ner or HF_PIPE in nlp.pipe_names or MERGE_PIPE in nlp.pipe_names:
+            raise HFImportError(f"--merge-with {merge_with}: needs a pipeline with an NER and no '{HF_PIPE}' or "
+                                f"'{MERGE_PIPE}' component, it has {', '.join(nlp.pipe_names)}")
+        hf = nlp.add_pipe("hf_token_classifier", name=HF_PIPE, after=ner[-1], config=dict(hf_config, set_ents="none"))
+        nlp.add_pipe("medner_merge_entities", name=MERGE_PIPE, after=HF_PIPE,
+                     config={"sources": ["ents", HF_PIPE], "policy": merge_policy})
     try:
         hf.load_model(model.path)
     except (OSError, ValueError) as err:
@@ -320,6 +348,7 @@ def build_pipeline(
             "label_map": labels.label_map,
             "unmapped_labels": labels.unmapped,
             "components_from": {n: s.meta.get("version") for n, s in sources.items()},
+            "merged_with": merged_with,
             "medner_version": __version__,
         }
     }
@@ -327,6 +356,17 @@ def build_pipeline(
     output_dir.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(output_dir)
     return nlp
+
+
+def _merge_base(model: str):
+    import spacy
+
+    from ..pipelines import PipelineNotFound, resolve
+
+    try:
+        return spacy.load(resolve(model))
+    except PipelineNotFound as err:
+        raise HFImportError(f"--merge-with: {err}") from None
 
 
 def package_name(source: str) -> str:
@@ -344,8 +384,13 @@ def package_pipeline(nlp, pipeline_dir: Union[str, Path], package_dir: Union[str
     from .. import __version__
     from ..packaging import SPACY_RANGE, build_medner_wheel, build_pipeline_wheel, medner_requirement, output_labels
 
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("build") is None and importlib.util.find_spec("wheel") is None:
+        raise HFImportError(f"--package builds wheels with `spacy package`, which needs the 'build' package: pip install build "
+                            f"(the pipeline itself is in {pipeline_dir})")
     package_dir = Path(package_dir)
-    build_medner_wheel(package_dir / "wheels")
     meta = {
         "name": nlp.meta["name"],
         "version": version,
@@ -357,7 +402,12 @@ def package_pipeline(nlp, pipeline_dir: Union[str, Path], package_dir: Union[str
         "spacy_version": SPACY_RANGE,
         "medner": dict(nlp.meta["medner"], labels=output_labels(nlp)),
     }
-    return build_pipeline_wheel(pipeline_dir, package_dir, meta)
+    try:
+        build_medner_wheel(package_dir / "wheels")
+        return build_pipeline_wheel(pipeline_dir, package_dir, meta)
+    except subprocess.CalledProcessError as err:
+        raise HFImportError(f"--package: {' '.join(err.cmd[1:4])} failed (its output is above); "
+                            f"the pipeline itself is in {pipeline_dir}") from None
 
 
 def import_hf(
@@ -367,6 +417,8 @@ def import_hf(
     labels_map: Optional[str] = None,
     with_linker: bool = False,
     with_assertion: bool = False,
+    merge_with: Optional[str] = None,
+    merge_policy: str = "prefer_first",
     allow_download: bool = False,
     revision: Optional[str] = None,
     cache_dir: Optional[Union[str, Path]] = None,
@@ -378,6 +430,9 @@ def import_hf(
     resolved = resolve_model(model, allow_download=allow_download, revision=revision, cache_dir=cache_dir)
     id2label = check_model(resolved.path, resolved.source)
     labels = map_labels(entity_labels(id2label), labels_map)
-    nlp = build_pipeline(resolved, labels, output_dir, with_linker=with_linker, with_assertion=with_assertion, name=name)
+    if merge_policy not in MERGE_POLICIES:
+        raise HFImportError(f"--merge-policy {merge_policy}: expected one of {', '.join(MERGE_POLICIES)}")
+    nlp = build_pipeline(resolved, labels, output_dir, with_linker=with_linker, with_assertion=with_assertion,
+                         merge_with=merge_with, merge_policy=merge_policy, name=name)
     wheel = package_pipeline(nlp, output_dir, package_dir, version) if package_dir is not None else None
     return ImportReport(Path(output_dir), resolved, labels, list(nlp.pipe_names), wheel)
