@@ -241,9 +241,9 @@ def import_hf(
         msg.fail(str(error), exits=1)
     where = f" (snapshot {report.model.revision})" if report.model.revision else ""
     msg.good(f"{report.model.source}{where} -> {report.output_dir}: {', '.join(report.pipe_names)}")
-    renamed = {k: v for k, v in report.labels.label_map.items() if k not in report.labels.unmapped}
-    if renamed:
-        msg.info("Labels: " + ", ".join(f"{k} -> {v}" for k, v in renamed.items()))
+    mapped = [k if k == v else f"{k} -> {v}" for k, v in report.labels.label_map.items() if k not in report.labels.unmapped]
+    if mapped:
+        msg.info("Labels: " + ", ".join(mapped))
     if report.labels.unmapped:
         msg.warn(f"Kept as they are (no --labels-map rule): {', '.join(report.labels.unmapped)}")
     if report.labels.unused:
