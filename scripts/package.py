@@ -14,9 +14,9 @@ import typer
 from wasabi import msg
 
 import medner
-from medner.benchmarking import directory_size_mb
+from medner.bench.timing import directory_size_mb
 from medner.corpus.datasets import DATASETS
-from medner.packaging import SPACY_RANGE, build_medner_wheel, build_pipeline_wheel, medner_requirement, output_labels
+from medner.release.packaging import SPACY_RANGE, build_medner_wheel, build_pipeline_wheel, medner_requirement, output_labels
 
 def main(
     model_dir: Path = typer.Argument(..., exists=True, file_okay=False),

@@ -1,13 +1,12 @@
 """Tiny versions of every shipped pipeline, built from the real configs, for the test battery.
 
-``tiny_pipelines`` (a session-scoped fixture; import it into a test module)
-builds, once per test session, and saves to disk:
+``tiny_pipelines`` (a session-scoped fixture in ``tests/conftest.py``) builds, once per test session, and saves to disk:
 
 * ``cnn``: ``configs/cnn.cfg`` (biomedical tokenizer, tok2vec CNN + ner) with
   small widths, a few updates on a handful of BC5CDR training abstracts;
 * ``trf``: ``configs/trf.cfg`` (spacy-transformers over a local HF directory)
   on a tiny random BERT base, small windows, a few updates;
-* ``hf``: ``configs/hf_pipeline.cfg`` assembled (``medner.assembly``) around
+* ``hf``: ``configs/hf_pipeline.cfg`` assembled (``medner.ner.assembly``) around
   a tiny *keyword* BERT token classifier (``tests/tiny_bert.py``: predictions
   are context-free and known exactly; 128 positions, so long texts need many
   windows);
@@ -21,16 +20,13 @@ Training documents come from ``assets/bc5cdr/CDR_TrainingSet.PubTator.txt``
 ``read_pubtator`` + ``source_to_doc``; if that file is missing, from a few
 hand-made documents.
 
-The cache is module-level, so test modules that import the fixture share the
-pipelines (pytest would otherwise build a session fixture once per importing
-module).
+The cache is module-level, so every test session builds the pipelines once.
 """
 import os
 from itertools import islice
 from pathlib import Path
 from typing import Dict, List
 
-import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -121,7 +117,7 @@ def build_cnn(path: Path):
 def build_trf(path: Path, base_dir: Path):
     from spacy import util
 
-    import medner.models  # noqa: F401
+    import medner.ner.hf.models  # noqa: F401
     import medner.tokenizer  # noqa: F401
 
     overrides = dict(TRF_OVERRIDES, **{"paths.transformer_model": str(base_dir)})
@@ -133,7 +129,7 @@ def build_trf(path: Path, base_dir: Path):
 
 
 def build_assembled(config_name: str, path: Path, overrides: dict):
-    from medner.assembly import assemble
+    from medner.ner.assembly import assemble
 
     return assemble(CONFIGS / config_name, path, dict(overrides, **{"components.hf.device": "cpu"}))
 
@@ -184,9 +180,3 @@ def get_tiny_pipelines(root: Path) -> TinyPipelines:
         _CACHE["pipelines"] = TinyPipelines(root)
     return _CACHE["pipelines"]
 
-
-@pytest.fixture(scope="session")
-def tiny_pipelines(tmp_path_factory) -> TinyPipelines:
-    if "pipelines" in _CACHE:
-        return _CACHE["pipelines"]
-    return get_tiny_pipelines(tmp_path_factory.mktemp("tiny_pipelines"))
