@@ -217,6 +217,58 @@ def serve(
         msg.fail(str(e), exits=1)
 
 
+@app.command("import-hf")
+def import_hf(
+    model: str = typer.Argument(..., help="Hugging Face model id (org/name, from your HF cache) or a save_pretrained directory."),
+    output_dir: Path = typer.Argument(..., help="Pipeline directory to write (loads with spacy.load, offline)."),
+    labels_map: Optional[str] = typer.Option(
+        None, "--labels-map", help="Rename the model's labels: a preset (maccrobat, bc5cdr, ncbi_disease) or a JSON file {\"Chemical\": \"CHEMICAL\"}."
+    ),
+    with_linker: bool = typer.Option(False, "--with-linker", help="Add medner's concept linker (from the installed shipped clinical or bc5cdr pipeline)."),
+    with_assertion: bool = typer.Option(False, "--with-assertion", help="Add medner's assertion component (from the installed shipped clinical pipeline)."),
+    merge_with: Optional[str] = typer.Option(
+        None, "--merge-with", help="Run the classifier inside this pipeline (shipped short name, package or directory), merged with its NER by medner_merge_entities."
+    ),
+    merge_policy: str = typer.Option("prefer_first", "--merge-policy", help="With --merge-with: prefer_first (the pipeline's NER wins overlaps), longest, union or vote."),
+    package: bool = typer.Option(False, "--package", help="Also build a pip-installable wheel (and the medner wheel it needs) into --package-dir."),
+    package_dir: Path = typer.Option(Path("packages"), "--package-dir", help="Where --package writes."),
+    name: Optional[str] = typer.Option(None, "--name", help="Package name without language (default: hf_<org>_<model>)."),
+    version: str = typer.Option("1.0.0", "--version", help="Package version."),
+    revision: Optional[str] = typer.Option(None, "--revision", help="Hub branch, tag or commit (default: main)."),
+    allow_download: bool = typer.Option(False, "--allow-download", help="Download the model if it is not in the cache (not with HF_HUB_OFFLINE=1)."),
+) -> None:
+    """Turn a Hugging Face token classifier into a spaCy pipeline with medner's components."""
+    import os
+
+    from wasabi import Printer
+
+    msg = Printer()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from .ner.hf.hub import HFImportError, import_hf as run_import
+    except ImportError as e:
+        msg.fail(f"medner import-hf needs the 'transformers' extra ({e.name} is missing): pip install 'medner[transformers]'", exits=1)
+    try:
+        report = run_import(
+            model, output_dir, labels_map=labels_map, with_linker=with_linker, with_assertion=with_assertion,
+            merge_with=merge_with, merge_policy=merge_policy, allow_download=allow_download, revision=revision, package_dir=package_dir if package else None,
+            name=name, version=version,
+        )
+    except HFImportError as error:
+        msg.fail(str(error), exits=1)
+    where = f" (snapshot {report.model.revision})" if report.model.revision else ""
+    msg.good(f"{report.model.source}{where} -> {report.output_dir}: {', '.join(report.pipe_names)}")
+    mapped = [k if k == v else f"{k} -> {v}" for k, v in report.labels.label_map.items() if k not in report.labels.unmapped]
+    if mapped:
+        msg.info("Labels: " + ", ".join(mapped))
+    if report.labels.unmapped:
+        msg.warn(f"Kept as they are (no --labels-map rule): {', '.join(report.labels.unmapped)}")
+    if report.labels.unused:
+        msg.warn(f"--labels-map keys the model does not predict: {', '.join(report.labels.unused)}")
+    if report.wheel is not None:
+        msg.good(f"Built {report.wheel} (install it with the medner wheel in {package_dir / 'wheels'})")
+
+
 @app.command()
 def battery(
     models: List[str] = typer.Argument(..., help="Pipelines: shipped short names, installed packages or directories."),

@@ -5,19 +5,16 @@ licence, and the test-set metrics from metrics/. Custom code (tokenizer,
 components) is not copied into the package: the pipeline requires the
 ``medner`` distribution, whose wheel is built beside it into packages/wheels/.
 """
-import subprocess
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import spacy
-import srsly
 import typer
 from wasabi import msg
 
 import medner
 from medner.corpus.datasets import DATASETS
-from medner.release.packaging import SPACY_RANGE, medner_requirement, output_labels
+from medner.release.packaging import SPACY_RANGE, build_medner_wheel, build_pipeline_wheel, medner_requirement, output_labels
 from medner.release.records import record_package, metric_summary
 
 def main(
@@ -30,10 +27,7 @@ def main(
     version: str = typer.Option(medner.__version__, "--version"),
     record: Path = typer.Option(Path("metrics/packages.json"), "--record", help="Committed sizes of all built packages"),
 ):
-    output_dir.mkdir(parents=True, exist_ok=True)
-    wheels = output_dir / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(wheels), str(Path(medner.__file__).parent.parent)], check=True)
+    build_medner_wheel(output_dir / "wheels")
     nlp = spacy.load(model_dir)
     labels = output_labels(nlp)
     meta = {
@@ -52,15 +46,10 @@ def main(
     for path in metrics:
         if not path.exists():
             msg.warn(f"No metrics file {path}: run the evaluate command first")
-    meta_path = output_dir / f"{name}.meta.json"
-    srsly.write_json(meta_path, meta)
-    subprocess.run([sys.executable, "-m", "spacy", "package", str(model_dir), str(output_dir),
-                    "--name", name, "--version", version, "--meta-path", str(meta_path),
-                    "--build", "wheel", "--force"], check=True)
+    wheel = build_pipeline_wheel(model_dir, output_dir, meta)
     pkg = f"{nlp.lang}_{name}"
-    wheel = next((output_dir / f"{pkg}-{version}" / "dist").glob("*.whl"))
     record_package(record, pkg, model_dir, wheel, version)
-    msg.good(f"Built {wheel} (and the medner wheel in {wheels})")
+    msg.good(f"Built {wheel} (and the medner wheel in {output_dir / 'wheels'})")
 
 
 if __name__ == "__main__":

@@ -119,3 +119,25 @@ def _make_context_free(model, tokenizer, tags, keywords, hidden_size, seed):
         emb[vocab[word]] = patterns[tags.index(tag)]
     model.classifier.weight.copy_(patterns)
     model.classifier.bias.zero_()
+
+
+def lay_out_hf_cache(model_dir: Union[str, Path], hf_home: Union[str, Path], repo_id: str,
+                     revision: str = "0123456789abcdef0123456789abcdef01234567") -> Path:
+    """Put ``model_dir``'s files into ``hf_home/hub`` as ``huggingface_hub`` caches a download:
+    ``models--org--name/blobs/<sha256>``, ``snapshots/<revision>/<file>`` symlinks to the
+    blobs, ``refs/main`` holding ``revision``. Returns the snapshot directory."""
+    import hashlib
+    import os
+
+    repo = Path(hf_home) / "hub" / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / revision
+    (repo / "blobs").mkdir(parents=True, exist_ok=True)
+    snapshot.mkdir(parents=True, exist_ok=True)
+    for file in sorted(Path(model_dir).iterdir()):
+        data = file.read_bytes()
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        os.symlink(os.path.relpath(blob, snapshot), snapshot / file.name)
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(revision)
+    return snapshot

@@ -6,10 +6,13 @@ Shared by ``scripts/package.py`` (wheel meta), ``scripts/release.py``
 import hashlib
 import os
 import subprocess
+import sys
 import venv
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
+
+import srsly
 
 SPACY_RANGE = ">=3.8.0,<3.9.0"
 # Components that need PyTorch and transformers: their pipelines require medner[transformers].
@@ -62,6 +65,28 @@ def output_labels(nlp, until: Optional[str] = None) -> List[str]:
             if pipe.spans_key in groups:
                 groups[pipe.spans_key] &= set(pipe.labels)
     return sorted(in_ents)
+
+
+def build_medner_wheel(wheels_dir: Union[str, Path]) -> None:
+    """The wheel of the medner checkout or install this runs from, into ``wheels_dir``
+    (a pipeline package requires medner, which is not on PyPI)."""
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(wheels_dir), str(root)], check=True)
+
+
+def build_pipeline_wheel(model_dir: Union[str, Path], output_dir: Union[str, Path], meta: Dict[str, Any]) -> Path:
+    """``spacy package`` ``model_dir`` as a wheel with ``meta`` (name, version, requirements, ...);
+    the wheel's path. The meta is written beside the package as ``<name>.meta.json``."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    meta_path = output_dir / f"{meta['name']}.meta.json"
+    srsly.write_json(meta_path, meta)
+    subprocess.run([sys.executable, "-m", "spacy", "package", str(model_dir), str(output_dir),
+                    "--name", meta["name"], "--version", meta["version"], "--meta-path", str(meta_path),
+                    "--build", "wheel", "--force"], check=True)
+    lang = srsly.read_json(Path(model_dir) / "meta.json").get("lang", "en")
+    return next((output_dir / f"{lang}_{meta['name']}-{meta['version']}" / "dist").glob("*.whl"))
 
 
 def sha256(path: Path) -> str:

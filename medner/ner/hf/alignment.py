@@ -6,7 +6,7 @@ offset mapping to find, for every word piece, the spaCy token it starts in.
 Labels and predictions therefore live on spaCy tokens, never on word pieces,
 and no entity can end inside a word.
 """
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from spacy.attrs import IDX, LENGTH
@@ -53,6 +53,26 @@ def bio_tags(doc: Doc) -> List[str]:
         for i in range(ent.start + 1, ent.end):
             tags[i] = f"I-{ent.label_}"
     return tags
+
+
+# tag prefixes of the BIO/IOB/BIOES/BILOU schemes; B-, S- and U- begin an entity
+TAG_PREFIXES = ("B", "I", "S", "U", "E", "L")
+BEGIN_PREFIXES = ("B", "S", "U")
+
+
+def parse_tag(tag: str) -> Optional[Tuple[str, bool]]:
+    """``(entity label, begins an entity)`` of a classifier tag; ``None`` for ``O``.
+
+    ``B-Chemical`` -> ``("Chemical", True)``, ``I-Chemical`` -> ``("Chemical", False)``;
+    a tag without a scheme prefix is an IO-scheme label that continues
+    (``Disease_disorder`` -> ``("Disease_disorder", False)``).
+    """
+    if tag == "O":
+        return None
+    prefix, sep, rest = tag.partition("-")
+    if sep and prefix in TAG_PREFIXES and rest:
+        return rest, prefix in BEGIN_PREFIXES
+    return tag, False
 
 
 def bio_label_list(entity_labels: Sequence[str]) -> List[str]:

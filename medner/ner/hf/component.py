@@ -63,7 +63,7 @@ from spacy.vocab import Vocab
 
 from medner.evaluation.spans import score_spans_or_ents
 
-from .alignment import NO_TOKEN, piece_to_token, token_char_bounds
+from .alignment import NO_TOKEN, parse_tag, piece_to_token, token_char_bounds
 from .windows import (
     AGGREGATIONS,
     aggregate_tokens,
@@ -365,14 +365,10 @@ class HFTokenClassifier(Pipe):
         entity_ids = np.full(n, -1, dtype=np.int64)
         is_begin = np.zeros(n, dtype=bool)
         for i in range(n):
-            tag = id2label[i] if i in id2label else id2label[str(i)]
-            prefix, sep, rest = tag.partition("-")
-            if tag == "O":
+            parsed = parse_tag(id2label[i] if i in id2label else id2label[str(i)])
+            if parsed is None:
                 continue
-            if sep and prefix in ("B", "I", "S", "U", "E", "L") and rest:
-                label, begin = rest, prefix in ("B", "S", "U")
-            else:  # IO scheme: a bare label continues
-                label, begin = tag, False
+            label, begin = parsed
             label = label_map.get(label, label)
             if label not in entity_labels:
                 entity_labels.append(label)
