@@ -1,20 +1,16 @@
 """Evaluate the pipelines x test sets matrix of configs/evaluation.yml: one metrics JSON per cell.
 
-Each pipeline directory is loaded once and run over its test sets;
+Each pipeline directory is loaded once and run over its test sets (medner.evaluation.matrix);
 ``--pipelines`` / ``--datasets`` re-run a few rows or columns.
 """
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import spacy
-import srsly
 import typer
-from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.evaluation.matrix import (
-    MatrixError, cells_by_model, check_inputs, evaluation_record, load_matrix, matrix_cells, shared_labels,
-)
+from medner.evaluation.matrix import MatrixError, check_inputs, evaluate_cells, load_matrix, matrix_cells
 
 
 def _names(option: str) -> List[str]:
@@ -35,33 +31,15 @@ def main(
             matrix.metrics_dir = str(metrics_dir)
         cells = matrix_cells(matrix, _names(pipelines), _names(datasets))
         check_inputs(cells)
+        if not cells:
+            raise MatrixError(f"No cells of {config} match --pipelines {pipelines!r} --datasets {datasets!r}")
+        if gpu_id >= 0:
+            spacy.require_gpu(gpu_id)
+        evaluated = evaluate_cells(cells, batch_size=batch_size, gpu_id=gpu_id)
     except MatrixError as err:
         msg.fail(str(err), exits=1)
-    if not cells:
-        msg.fail(f"No cells of {config} match --pipelines {pipelines!r} --datasets {datasets!r}", exits=1)
-    if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
-    gold_bins: Dict[str, DocBin] = {}
-    rows = []
-    for model_path, model_cells in cells_by_model(cells).items():
-        nlp = spacy.load(model_path)
-        for cell in model_cells:
-            if cell.gold_path not in gold_bins:
-                gold_bins[cell.gold_path] = DocBin().from_disk(cell.gold_path)
-            gold = list(gold_bins[cell.gold_path].get_docs(nlp.vocab))
-            labels = shared_labels(nlp, gold) if cell.shared_labels_only else None
-            if cell.shared_labels_only and not labels:
-                msg.fail(f"{cell.pipeline} shares no label with {cell.gold_path}: drop {cell.test_set} from its "
-                         f"test_sets in {config}", exits=1)
-            record = evaluation_record(
-                nlp, gold, pipeline=cell.pipeline, dataset=cell.test_set, model=cell.model_path,
-                gold_path=cell.gold_path, spans_key=cell.spans_key, labels=labels, batch_size=batch_size, gpu_id=gpu_id,
-            )
-            cell.output.parent.mkdir(parents=True, exist_ok=True)
-            srsly.write_json(cell.output, record)
-            rows.append((cell.pipeline, cell.test_set, record["scored"], record["f1"], record["words_per_second"],
-                         str(cell.output)))
-        del nlp
+    rows = [(cell.pipeline, cell.test_set, record["scored"], record["f1"], record["words_per_second"], str(cell.output))
+            for cell, record in evaluated]
     msg.table(rows, header=("pipeline", "test set", "scored", "F1", "words/s", "file"), divider=True)
     msg.good(f"{len(rows)} evaluations from {config}")
 

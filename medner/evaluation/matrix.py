@@ -4,7 +4,7 @@
 is scored on) and each test set (its gold ``.spacy`` file). A pipeline is scored
 on all of its labels on the test sets listed in its ``own_labels_on`` (the corpus
 it was trained on) and, everywhere else, on the labels it predicts that the gold
-also has (cross-corpus). ``scripts/evaluate_matrix.py`` evaluates the cells and
+also has (cross-corpus). ``evaluate_cells`` (``scripts/evaluate_matrix.py``) evaluates the cells and
 writes ``<metrics_dir>/<pipeline>__<test set>.json``, the records that
 ``scripts/results.py`` renders into the README.
 """
@@ -13,12 +13,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Collection, Dict, Iterable, List, Optional
+from typing import Collection, Dict, Iterable, List, Optional, Tuple
 
+import spacy
 import srsly
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 
 from medner.evaluation.entities import evaluate_pipeline
 
@@ -155,3 +156,31 @@ def evaluation_record(
         "machine": f"{platform.machine()}, {result['cpu_count']} CPUs" + (f", GPU {gpu_id}" if gpu_id >= 0 else ""),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
     }
+
+
+def evaluate_cells(cells: List[Cell], batch_size: int = 64, gpu_id: int = -1) -> List[Tuple[Cell, dict]]:
+    """Evaluate the cells, loading each pipeline directory once, and write each cell's record; (cell, record) pairs.
+
+    A cross-corpus cell whose pipeline shares no label with the gold stops the run (``MatrixError``).
+    """
+    gold_bins: Dict[str, DocBin] = {}
+    records = []
+    for model_path, model_cells in cells_by_model(cells).items():
+        nlp = spacy.load(model_path)
+        for cell in model_cells:
+            if cell.gold_path not in gold_bins:
+                gold_bins[cell.gold_path] = DocBin().from_disk(cell.gold_path)
+            gold = list(gold_bins[cell.gold_path].get_docs(nlp.vocab))
+            labels = shared_labels(nlp, gold) if cell.shared_labels_only else None
+            if cell.shared_labels_only and not labels:
+                raise MatrixError(f"{cell.pipeline} shares no label with {cell.gold_path}: drop {cell.test_set} "
+                                  "from its test_sets in the matrix config")
+            record = evaluation_record(
+                nlp, gold, pipeline=cell.pipeline, dataset=cell.test_set, model=cell.model_path,
+                gold_path=cell.gold_path, spans_key=cell.spans_key, labels=labels, batch_size=batch_size, gpu_id=gpu_id,
+            )
+            cell.output.parent.mkdir(parents=True, exist_ok=True)
+            srsly.write_json(cell.output, record)
+            records.append((cell, record))
+        del nlp
+    return records

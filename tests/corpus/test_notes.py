@@ -16,7 +16,7 @@ from medner.corpus.notes import (
     ASSERTABLE_LABELS, CLINICAL_LABELS, MEDICATION_STATUSES, STATUS_KEY, NotesError, count_notes, counts_table,
     read_notes, read_records,
 )
-from script_loader import invoke_script, load_script
+from script_cli import run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTES = ROOT / "assets" / "clinical_notes" / "notes.jsonl"
@@ -139,10 +139,9 @@ def test_script_scores_a_saved_pipeline_and_names_a_broken_line(tmp_path):
     ruler.add_patterns([{"label": "Medication", "pattern": [{"LOWER": name}]} for name in ("metformin", "warfarin", "lisinopril")])
     nlp.add_pipe("medner_assertion", config={"method": "rules"})
     nlp.to_disk(tmp_path / "ruler")
-    script = load_script("evaluate_clinical_notes")
     output = tmp_path / "metrics.json"
-    result = invoke_script(script, [tmp_path / "ruler", NOTES, output])
-    assert result.exit_code == 0, result.output
+    result = run_script("evaluate_clinical_notes", tmp_path / "ruler", NOTES, output)
+    assert result.returncode == 0, result.output
     record = srsly.read_json(output)
     medication = record["ner_exact"]["per_label"]["MEDICATION"]
     assert medication["p"] == 100.0 and 0 < medication["r"] < 100.0
@@ -154,10 +153,10 @@ def test_script_scores_a_saved_pipeline_and_names_a_broken_line(tmp_path):
     assert on_gold["negated"]["f"] > 0.5
     broken = tmp_path / "broken.jsonl"
     broken.write_text(json.dumps(_entity(1, label="DOSE")) + "\n", encoding="utf8")
-    result = invoke_script(script, [tmp_path / "ruler", broken, output])
-    assert result.exit_code == 1 and f"{broken}:1:" in result.flat_output and "Traceback" not in result.output
-    result = invoke_script(script, ["en_medner_no_such_pipeline", NOTES, output])
-    assert result.exit_code == 1 and "en_medner_no_such_pipeline" in result.flat_output and "Traceback" not in result.output
+    result = run_script("evaluate_clinical_notes", tmp_path / "ruler", broken, output)
+    assert result.returncode == 1 and f"{broken}:1:" in result.output and "Traceback" not in result.output
+    result = run_script("evaluate_clinical_notes", "en_medner_no_such_pipeline", NOTES, output)
+    assert result.returncode == 1 and "en_medner_no_such_pipeline" in result.output and "Traceback" not in result.output
 
 
 def test_overlap_counts_a_too_long_medication_that_exact_match_misses():
@@ -173,12 +172,11 @@ def test_overlap_counts_a_too_long_medication_that_exact_match_misses():
 def test_checker_rewrites_the_readme_counts_and_names_a_broken_line(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\n<!-- counts:start -->\nstale\n<!-- counts:end -->\nrest\n", encoding="utf8")
-    script = load_script("check_clinical_notes")
-    result = invoke_script(script, [NOTES, "--readme", readme])
-    assert result.exit_code == 0, result.output
+    result = run_script("check_clinical_notes", NOTES, "--readme", readme)
+    assert result.returncode == 0, result.output
     table = counts_table(count_notes(read_records(NOTES)))
     assert readme.read_text(encoding="utf8") == f"# x\n\n<!-- counts:start -->\n{table}\n<!-- counts:end -->\nrest\n"
     broken = tmp_path / "broken.jsonl"
     broken.write_text(json.dumps(GOOD) + "\n" + json.dumps(_entity(0, text="Metformine")) + "\n", encoding="utf8")
-    result = invoke_script(script, [broken])
-    assert result.exit_code == 1 and f"{broken}:2:" in result.flat_output and "Traceback" not in result.output
+    result = run_script("check_clinical_notes", broken)
+    assert result.returncode == 1 and f"{broken}:2:" in result.output and "Traceback" not in result.output

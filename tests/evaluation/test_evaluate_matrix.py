@@ -14,9 +14,10 @@ from spacy.tokens import DocBin, Span
 from spacy.util import fix_random_seed
 
 from pipelines import build_cnn, training_docs
-from script_loader import invoke_script, load_script
+from script_cli import run_script
 
-from medner.evaluation.matrix import MatrixError, load_matrix, matrix_cells
+import medner.evaluation.matrix as matrix_module
+from medner.evaluation.matrix import MatrixError, evaluate_cells, load_matrix, matrix_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,20 +51,19 @@ def project(tmp_path_factory):
 
 def test_matrix_writes_the_records_evaluate_py_writes_and_loads_each_pipeline_once(project, monkeypatch):
     monkeypatch.chdir(project)
-    matrix_script = load_script("evaluate_matrix")
     loads = []
-    real_load = matrix_script.spacy.load
-    monkeypatch.setattr(matrix_script.spacy, "load", lambda path, **kw: loads.append(path) or real_load(path, **kw))
-    result = invoke_script(matrix_script, ["matrix.yml"])
-    assert result.exit_code == 0, result.output
+    real_load = matrix_module.spacy.load
+    monkeypatch.setattr(matrix_module.spacy, "load", lambda path, **kw: loads.append(path) or real_load(path, **kw))
+    evaluated = evaluate_cells(matrix_cells(load_matrix(project / "matrix.yml")))
     assert loads == ["cnn"]  # two pipelines over the same directory: one load
+    assert [(cell.pipeline, cell.test_set) for cell, _ in evaluated] == [("tiny", "own"), ("tiny", "cross"),
+                                                                          ("tiny_again", "own")]
     written = sorted(p.name for p in (project / "metrics").glob("*.json"))
     assert written == ["tiny__cross.json", "tiny__own.json", "tiny_again__own.json"]
 
-    single_script = load_script("evaluate")
     for name, gold, extra in [("tiny__own", "own.spacy", []), ("tiny__cross", "cross.spacy", ["--shared-labels"])]:
-        result = invoke_script(single_script, ["cnn", gold, f"single/{name}.json", *extra])
-        assert result.exit_code == 0, result.output
+        result = run_script("evaluate", "cnn", gold, f"single/{name}.json", *extra, cwd=project)
+        assert result.returncode == 0, result.output
         from_matrix = json.loads((project / "metrics" / f"{name}.json").read_text())
         from_single = json.loads((project / "single" / f"{name}.json").read_text())
         assert list(from_matrix) == list(from_single)  # same keys in the same order
@@ -80,9 +80,9 @@ def test_matrix_writes_the_records_evaluate_py_writes_and_loads_each_pipeline_on
 
 def test_filters_rerun_one_cell_only(project, monkeypatch):
     monkeypatch.chdir(project)
-    result = invoke_script(load_script("evaluate_matrix"),
-                     ["matrix.yml", "--pipelines", "tiny", "--datasets", "cross", "--metrics-dir", "filtered"])
-    assert result.exit_code == 0, result.output
+    result = run_script("evaluate_matrix", "matrix.yml", "--pipelines", "tiny", "--datasets", "cross",
+                        "--metrics-dir", "filtered", cwd=project)
+    assert result.returncode == 0, result.output
     assert sorted(p.name for p in (project / "filtered").glob("*.json")) == ["tiny__cross.json"]
 
 
@@ -92,9 +92,9 @@ def test_missing_pipeline_directory_is_one_line_before_any_evaluation(project, m
     srsly.write_yaml(config, {"metrics_dir": str(tmp_path / "out"), "test_sets": {"own": "own.spacy"},
                               "pipelines": {"tiny": {"path": "cnn", "own_labels_on": ["own"]},
                                             "gone": {"path": "training/gone/model-best", "own_labels_on": ["own"]}}})
-    result = invoke_script(load_script("evaluate_matrix"), [config])
-    assert result.exit_code == 1
-    assert "Pipeline gone: no directory training/gone/model-best" in result.flat_output
+    result = run_script("evaluate_matrix", config, cwd=project)
+    assert result.returncode == 1
+    assert "Pipeline gone: no directory training/gone/model-best" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()  # tiny was not evaluated either
 
