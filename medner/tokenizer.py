@@ -7,7 +7,8 @@ expanded. Splitting on hyphens, slashes, brackets and similar punctuation
 *inside* words, as scispaCy's tokenizer does, makes almost every annotation in
 the shipped corpora fall on token boundaries.
 """
-from typing import Callable
+from functools import lru_cache
+from typing import Callable, Iterable
 
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
@@ -48,3 +49,19 @@ def blank_biomedical(lang: str = "en") -> Language:
     import spacy
 
     return spacy.blank(lang, config={"nlp": {"tokenizer": {"@tokenizers": "medner.biomedical_tokenizer.v1"}}})
+
+
+def count_words(doc) -> int:
+    """Words of a doc for every words/s figure medner reports: its non-space tokens."""
+    return sum(1 for token in doc if not token.is_space)
+
+
+@lru_cache(maxsize=1)
+def _word_tokenizer():
+    return blank_biomedical().tokenizer
+
+
+def count_text_words(texts: Iterable[str]) -> int:
+    """``count_words`` of raw texts, tokenized with the biomedical tokenizer (the same count whatever the pipeline)."""
+    tokenizer = _word_tokenizer()
+    return sum(count_words(tokenizer(text)) for text in texts)

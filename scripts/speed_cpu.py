@@ -14,7 +14,8 @@ import srsly
 import typer
 from wasabi import msg
 
-from medner.bench.timing import count_words, directory_size_mb, gold_texts, loadavg, machine_info
+from medner.tokenizer import count_text_words
+from medner.bench.timing import directory_size_mb, gold_texts, loadavg, machine_info
 
 
 def main(
@@ -26,7 +27,7 @@ def main(
     repeats: int = typer.Option(3, "--repeats"),
 ):
     texts = gold_texts(gold, n_docs)
-    words = count_words(texts)
+    words = count_text_words(texts)
     results = {}
     for item in pipelines:
         name, sep, path = item.partition("=")

@@ -32,6 +32,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.util import filter_spans
 
+from .. import register_extension
 from .detect import find_definitions, find_short_form_occurrences
 
 __all__ = [
@@ -116,8 +117,8 @@ def _set_long_form(span: Span, long_span: Optional[Span]) -> None:
     set_abbreviations(doc, pairs, [flags_by_key.get((s.start, s.end), False) for s, _ in pairs])
 
 
-Doc.set_extension("abbreviations", getter=_get_abbreviations, force=True)
-Span.set_extension("long_form", getter=_get_long_form, setter=_set_long_form, force=True)
+register_extension(Doc, "abbreviations", getter=_get_abbreviations)
+register_extension(Span, "long_form", getter=_get_long_form, setter=_set_long_form)
 
 
 def detect_abbreviations(doc: Doc, rules: str = "ab3p") -> Doc:

@@ -33,10 +33,11 @@ from .inputs import (
     read_txt_file,
     record_to_item,
 )
+from ..tokenizer import count_words  # the one definition of "words" for every words/s figure
 from ..ner.label_filter import UnknownLabel, add_label_filter, filter_doc
 from .options import AnnotateOptions, DaskOptions
 from .outputs import ErrorFile, HtmlWriter, default_errors_path, html_mode, load_done_ids, print_summary, read_records
-from .records import FILTERED_KEY, SPANS_KEY, Summary, count_words, doc_entities, doc_to_record, dumps_record, entity_record
+from .records import FILTERED_KEY, SPANS_KEY, Summary, doc_entities, doc_to_record, dumps_record, entity_record
 from .run import annotate_file, annotate_items, load_pipeline
 
 __all__ = [

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ..ner.label_filter import FILTERED_KEY  # entities a label filter (medner_label_filter) set aside
+from ..tokenizer import count_words
 from .inputs import BadRecord, Item
 
 SPANS_KEY = "medner"
@@ -131,10 +132,6 @@ def dumps_record(record: Dict[str, Any]) -> str:
     except UnicodeEncodeError:
         line = json.dumps(record, ensure_ascii=True)
     return line + "\n"
-
-
-def count_words(doc) -> int:
-    return sum(1 for token in doc if not token.is_space)
 
 
 @dataclass

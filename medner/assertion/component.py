@@ -31,7 +31,9 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 
+from .. import register_extension
 from ..corpus.assertions import ASSERTION_KEY
+from ..evaluation.spans import entity_spans
 from .classifier import LinearAssertionModel, span_features, train_linear_model
 from .context import Trigger, build_matcher, find_triggers, rule_verdicts, rules_value, segment_starts
 from .rules import DEFAULT_RULES
@@ -41,10 +43,8 @@ Method = Literal["rules", "classifier", "combined"]
 DEFAULT_LABEL_VALUES = {"HISTORY": "historical", "FAMILY_HISTORY": "family"}
 
 for _value in ("negated", "uncertain", "historical", "family"):
-    if not Span.has_extension(_value):
-        Span.set_extension(_value, getter=lambda span, v=_value: span._.assertion == v)
-if not Span.has_extension("assertion"):
-    Span.set_extension("assertion", default=None)
+    register_extension(Span, _value, getter=lambda span, v=_value: span._.assertion == v)
+register_extension(Span, "assertion", default=None)
 
 
 @Language.factory(
@@ -100,9 +100,7 @@ class AssertionComponent:
         self._matcher, self._rules_by_id = build_matcher(self.vocab, self.rules, self._tokenizer)
 
     def target_spans(self, doc: Doc) -> List[Span]:
-        if self.span_key is None:
-            return list(doc.ents)
-        return list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
+        return entity_spans(doc, self.span_key)
 
     def predict(self, doc: Doc, spans: Sequence[Span]) -> List[str]:
         """Assertion values for ``spans`` of ``doc`` (any spans, not only this doc's entities)."""

@@ -32,10 +32,10 @@ Each system runs in a fresh subprocess (``torch.set_num_threads(THREADS)``,
 ``OMP_NUM_THREADS``/``MKL_NUM_THREADS``/``RAYON_NUM_THREADS`` = THREADS) so
 the peak resident memory (``ru_maxrss`` of the child) is its own. The child
 loads the system, warms up on the first ``--warmup`` texts (not timed), then
-times the short texts and the long ones separately. Words = whitespace
-tokens of the texts (identical for every system). Per subset the JSON also
-has ``entities``, ``mid_word_entities`` (entities starting or ending inside a
-word) and ``min_last_entity_end_fraction`` (over the texts, the smallest
+times the short texts and the long ones separately. Words = non-space tokens
+of the biomedical tokenizer (``medner.tokenizer.count_text_words``, identical
+for every system). Per subset the JSON also has ``entities``,
+``mid_word_entities`` (entities starting or ending inside a word) and ``min_last_entity_end_fraction`` (over the texts, the smallest
 ``last entity end / text length``: near 0 for a long text means the end of
 the text was never read). Load average is recorded
 before and after every system: on a shared machine the numbers are only
@@ -56,7 +56,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from medner.bench.timing import count_words, current_rss_mb, gold_texts, loadavg, machine_info, peak_rss_mb
+from medner.tokenizer import count_text_words
+from medner.bench.timing import current_rss_mb, gold_texts, loadavg, machine_info, peak_rss_mb
 from medner.ner.hf.systems import SYSTEM_NAMES as SYSTEMS, make_system, mid_word_count
 
 
@@ -276,7 +277,7 @@ def benchmark(
     if combined is None:
         wanted = [s for s in wanted if s != "combined"]
     texts = load_texts(gold, n_docs, long_docs, long_chars)
-    words = {k: count_words(v) for k, v in texts.items()}
+    words = {k: count_text_words(v) for k, v in texts.items()}
     chars = {k: sum(len(t) for t in v) for k, v in texts.items()}
     report: Dict[str, Any] = {
         "command": command,
@@ -292,7 +293,7 @@ def benchmark(
                      "chars_each": [len(t) for t in texts["long"]]},
             "total": {"docs": len(texts["short"]) + len(texts["long"]), "words": words["short"] + words["long"],
                       "chars": chars["short"] + chars["long"]},
-            "words_definition": "whitespace tokens (str.split) of the same texts, identical for every system",
+            "words_definition": "non-space tokens of the biomedical tokenizer (medner.tokenizer.count_text_words) of the same texts, identical for every system",
         },
         "machine": machine_info(),
         "loadavg_start": loadavg(),

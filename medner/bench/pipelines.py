@@ -3,9 +3,10 @@
 Each pipeline runs in its own subprocess (peak memory per pipeline), warms up
 on a few texts, then annotates the same fixed gold test texts with
 ``nlp.pipe`` at each batch size. Words are counted once per text
-(``medner.bench.timing.count_words``), the same count for every pipeline. Size
-is the pipeline directory on disk and, if built, its wheel (found in
-metrics/packages.json by the model directory).
+(``medner.tokenizer.count_text_words``: non-space tokens of the biomedical
+tokenizer), the same count for every pipeline. Size is the pipeline directory
+on disk and, if built, its wheel (found in metrics/packages.json by the model
+directory).
 """
 import json
 import subprocess
@@ -14,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-from medner.bench.timing import count_words, directory_size_mb, gold_texts, loadavg, machine_info, peak_rss_mb
+from medner.tokenizer import count_text_words
+from medner.bench.timing import directory_size_mb, gold_texts, loadavg, machine_info, peak_rss_mb
 
 WARMUP_TEXTS = 5
 
@@ -33,7 +35,7 @@ def pipeline_worker(model: str, gold: str, n_docs: int, batch_sizes: List[int], 
     start = time.perf_counter()
     nlp = spacy.load(model)
     result = {"load_seconds": round(time.perf_counter() - start, 2), "pipe_names": nlp.pipe_names,
-              "words": count_words(texts), "docs": len(texts), "runs": {}}
+              "words": count_text_words(texts), "docs": len(texts), "runs": {}}
     list(nlp.pipe(texts[:WARMUP_TEXTS]))
     for batch_size in batch_sizes:
         start = time.perf_counter()

@@ -34,11 +34,6 @@ def loadavg() -> Optional[List[float]]:
         return None
 
 
-def count_words(texts: List[str]) -> int:
-    """Whitespace-separated words: the same count for every system, whatever its tokenizer."""
-    return sum(len(t.split()) for t in texts)
-
-
 def gold_texts(gold: Path, n_docs: int) -> List[str]:
     """The first ``n_docs`` texts of a gold ``.spacy`` file (all if ``n_docs`` <= 0)."""
     from spacy.tokens import DocBin

@@ -21,7 +21,8 @@ from spacy.util import filter_spans
 from ..assertion.evaluation import component_predictor, evaluate_predictor, score_found_values
 from ..corpus.notes import MEDICATION_STATUSES, STATUS_KEY
 from ..corpus.schema import CLINICAL_LABELS, maccrobat_clinical_label, to_clinical_label
-from .entities import predicted_spans, run_pipeline, score_entities, score_overlap
+from .entities import run_pipeline, score_entities, score_overlap
+from .spans import entity_spans
 
 CARRIED_ATTRIBUTES = ("assertion", "medication_status")
 
@@ -31,7 +32,7 @@ def to_clinical(doc: Doc, spans_key: Optional[str] = None) -> Tuple[Doc, Counter
     ``span._.assertion`` / ``span._.medication_status`` kept), and the count of dropped labels."""
     copy = Doc(doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
     kept, dropped = {}, Counter()
-    for span in predicted_spans(doc, spans_key):
+    for span in entity_spans(doc, spans_key):
         label = to_clinical_label(span.label_) or maccrobat_clinical_label(span.label_)
         if label is None:
             dropped[span.label_] += 1

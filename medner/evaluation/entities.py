@@ -15,22 +15,15 @@ from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from medner.tokenizer import count_words
 
-def predicted_spans(doc: Doc, spans_key: Optional[str], labels: Optional[Collection[str]] = None):
-    """The entities a pipeline predicted: ``doc.spans[key]`` if asked for, else ``doc.ents``;
-    only those with a label in ``labels`` when given."""
-    if spans_key and spans_key != "ents":
-        spans = list(doc.spans[spans_key]) if spans_key in doc.spans else []
-    else:
-        spans = list(doc.ents)
-    return spans if labels is None else [span for span in spans if span.label_ in labels]
+from .spans import entity_spans
 
 
 def _getter(spans_key: Optional[str], labels: Optional[Collection[str]]):
     def get(doc: Doc, attr: str):
         # Gold docs keep their entities in doc.ents; predicted docs where asked.
-        key = spans_key if spans_key and spans_key in doc.spans else None
-        return predicted_spans(doc, key, labels)
+        return entity_spans(doc, spans_key, labels, fallback_to_ents=True)
     return get
 
 
@@ -54,7 +47,7 @@ def score_entities(
     for example in examples:
         # Gold docs read with another vocab (a blank pipeline's) lack the labels only the
         # predictions have; the scorer builds predicted spans on the gold doc, so add them.
-        for span in predicted_spans(example.predicted, spans_key, labels):
+        for span in entity_spans(example.predicted, spans_key, labels):
             example.reference.vocab.strings.add(span.label_)
     scores = Scorer.score_spans(examples, "ents", getter=_getter(spans_key, labels), has_annotation=None)
     pct = lambda v: round(100 * (v or 0.0), 2)  # noqa: E731
@@ -76,9 +69,9 @@ def evaluate_pipeline(
 ) -> dict:
     """Scores plus speed for ``nlp`` on ``gold_docs`` (only ``labels`` scored, when given)."""
     predicted, seconds = run_pipeline(nlp, gold_docs, batch_size=batch_size)
-    n_words = sum(sum(1 for t in doc if not t.is_space) for doc in gold_docs)
-    n_gold = sum(len(predicted_spans(doc, None, labels)) for doc in gold_docs)
-    n_pred = sum(len(predicted_spans(doc, spans_key, labels)) for doc in predicted)
+    n_words = sum(count_words(doc) for doc in gold_docs)
+    n_gold = sum(len(entity_spans(doc, None, labels)) for doc in gold_docs)
+    n_pred = sum(len(entity_spans(doc, spans_key, labels)) for doc in predicted)
     return {
         **score_entities(predicted, gold_docs, spans_key, labels),
         "docs": len(gold_docs),
@@ -125,8 +118,8 @@ def score_overlap(
     """
     counts: dict = {}
     for pred_doc, gold_doc in zip(predicted, gold):
-        pred = [(s.label_, s.start_char, s.end_char) for s in predicted_spans(pred_doc, spans_key, labels)]
-        ref = [(s.label_, s.start_char, s.end_char) for s in predicted_spans(gold_doc, None, labels)]
+        pred = [(s.label_, s.start_char, s.end_char) for s in entity_spans(pred_doc, spans_key, labels)]
+        ref = [(s.label_, s.start_char, s.end_char) for s in entity_spans(gold_doc, None, labels)]
         for items, others, hit, total in ((pred, ref, "pred_hit", "pred"), (ref, pred, "gold_hit", "gold")):
             for label, start, end in items:
                 c = counts.setdefault(label, Counter())

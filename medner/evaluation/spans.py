@@ -23,26 +23,34 @@ All are registered through entry points in ``pyproject.toml``, so
 ``nlp.add_pipe("hf_token_classifier")`` and ``spacy.load`` work without
 importing medner first.
 """
-from typing import Any, Callable, Dict, Iterable
+from typing import Any, Callable, Collection, Dict, Iterable, List, Optional
 
 from spacy.scorer import Scorer
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import registry
 
-__all__ = ["spans_or_ents", "score_spans_or_ents", "make_spans_or_ents_scorer"]
+__all__ = ["entity_spans", "spans_or_ents", "score_spans_or_ents", "make_spans_or_ents_scorer"]
 
 
-def spans_or_ents(doc: Doc, attr: str):
-    """Getter for ``Scorer.score_spans``: ``doc.spans[key]`` if present, else ``doc.ents``.
+def entity_spans(doc: Doc, spans_key: Optional[str] = None, labels: Optional[Collection[str]] = None,
+                 fallback_to_ents: bool = False) -> List[Span]:
+    """The entities of ``doc`` that medner scores and annotates: ``doc.spans[spans_key]`` when a key is given
+    (``None`` or ``"ents"``: ``doc.ents``), only those with a label in ``labels`` when given.
 
-    ``attr`` is ``"spans_<key>"``. Gold documents from the corpora carry their
-    entities in ``doc.ents`` only, predicted documents in the span group.
+    A missing span group is empty, or ``doc.ents`` with ``fallback_to_ents`` (gold documents from the corpora
+    carry their entities in ``doc.ents`` only, predicted documents in the span group).
     """
-    key = attr[len("spans_"):] if attr.startswith("spans_") else attr
-    if key in doc.spans:
-        return doc.spans[key]
-    return doc.ents
+    if spans_key and spans_key != "ents" and (spans_key in doc.spans or not fallback_to_ents):
+        spans = list(doc.spans[spans_key]) if spans_key in doc.spans else []
+    else:
+        spans = list(doc.ents)
+    return spans if labels is None else [span for span in spans if span.label_ in labels]
+
+
+def spans_or_ents(doc: Doc, attr: str) -> List[Span]:
+    """Getter for ``Scorer.score_spans``: ``doc.spans[key]`` if present, else ``doc.ents``; ``attr`` is ``"spans_<key>"``."""
+    return entity_spans(doc, attr[len("spans_"):] if attr.startswith("spans_") else attr, fallback_to_ents=True)
 
 
 def score_spans_or_ents(examples: Iterable[Example], *, spans_key: str, **kwargs: Any) -> Dict[str, Any]:

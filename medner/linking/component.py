@@ -32,23 +32,22 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example
 
+from .. import register_extension
 from .kb import Candidate, KnowledgeBase, split_composite
 from .kb.names import normalise, synonym_variants
 
 ExactMode = Literal["lower", "normalised"]  # how a mention matches a name exactly: lower-cased, or medner.linking.kb.names.normalise
 
-if not Span.has_extension("kb_candidates"):
-    Span.set_extension("kb_candidates", default=None)
+register_extension(Span, "kb_candidates", default=None)
 # Every identifier of the linked concept (MeSH first, then DrugBank for a drug of the drug dictionary).
-if not Span.has_extension("concept_ids"):
-    Span.set_extension("concept_ids", default=None)
+register_extension(Span, "concept_ids", default=None)
 
 
 def _drugbank_id(span: Span) -> str:
     return next((i for i in span._.concept_ids or () if i.startswith("DB")), "")
 
 
-Span.set_extension("drugbank_id", getter=_drugbank_id, force=True)
+register_extension(Span, "drugbank_id", getter=_drugbank_id)
 
 DEFAULT_LABEL_TYPES = {"CHEMICAL": ["CHEMICAL"], "MEDICATION": ["CHEMICAL"], "DISEASE": ["DISEASE"]}
 STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviation", "variant", "too_long", "empty",

@@ -29,6 +29,7 @@ from spacy.training import Example
 from spacy.util import SimpleFrozenList, from_bytes, from_disk, to_bytes, to_disk
 from spacy.vocab import Vocab
 
+from ... import register_extension
 from .tags import SOURCES, PhraseIndex, describe_tag, is_abbreviation, iter_tokenized, tag_ids, vocabulary_names
 
 Source = Literal["MEDIC", "MESH", "DRUG"]
@@ -41,8 +42,7 @@ PATTERNS_FILE = "vocab_patterns.msgpack.gz"
 MATCH_ATTRS = {"lower": "LOWER", "exact": "ORTH"}
 _TOKEN_KEYS = {"lower": lambda doc: [token.lower for token in doc], "exact": lambda doc: [token.orth for token in doc]}
 
-if not Doc.has_extension(TAGS_ATTR):
-    Doc.set_extension(TAGS_ATTR, default=None)
+register_extension(Doc, TAGS_ATTR, default=None)
 
 
 def _token_vocab_match(token: Token) -> str:
@@ -57,7 +57,7 @@ def _token_vocab_match(token: Token) -> str:
 SOURCES_KEY = "medner_vocab_sources"
 
 
-Token.set_extension("vocab_match", getter=_token_vocab_match, force=True)
+register_extension(Token, "vocab_match", getter=_token_vocab_match)
 
 
 @Language.factory(
