@@ -26,11 +26,12 @@ before it.
 """
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from typing import Dict, Iterable, List, Literal, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
-from spacy.util import filter_spans
+from spacy.training import Example
+from spacy.util import filter_spans, registry
 
 from .. import register_extension
 from .detect import find_definitions, find_short_form_occurrences
@@ -44,6 +45,8 @@ __all__ = [
     "set_abbreviations",
     "detect_abbreviations",
     "propagate_entity_labels",
+    "score_abbreviations",
+    "score_abbreviation_ents",
 ]
 
 SHORT_FORMS_KEY = "abbreviations"
@@ -184,33 +187,92 @@ class _TokenOffsets:
         return None
 
 
+def _prf(tp: int, n_predicted: int, n_gold: int, prefix: str) -> Dict[str, Optional[float]]:
+    """spaCy-style P/R/F (0-1); ``None`` when nothing was scored."""
+    if not n_predicted and not n_gold:
+        return {f"{prefix}_p": None, f"{prefix}_r": None, f"{prefix}_f": None}
+    p = tp / n_predicted if n_predicted else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return {f"{prefix}_p": p, f"{prefix}_r": r, f"{prefix}_f": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def _pair_offsets(doc: Doc) -> Counter:
+    return Counter(((s.start_char, s.end_char), (l.start_char, l.end_char)) for s, l in abbreviation_pairs(doc))
+
+
+def score_abbreviations(examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
+    """``abbreviations_p/r/f``: every (short-form occurrence, long form) pair by character offsets, against the
+    gold docs that carry abbreviation span groups (the others are skipped and counted in ``abbreviations_docs``)."""
+    tp = n_predicted = n_gold = scored = 0
+    for eg in examples:
+        if SHORT_FORMS_KEY not in eg.reference.spans or LONG_FORMS_KEY not in eg.reference.spans:
+            continue
+        scored += 1
+        predicted, gold = _pair_offsets(eg.predicted), _pair_offsets(eg.reference)
+        tp += sum((predicted & gold).values())
+        n_predicted += sum(predicted.values())
+        n_gold += sum(gold.values())
+    return {**_prf(tp, n_predicted, n_gold, "abbreviations"), "abbreviations_docs": scored}
+
+
+def score_abbreviation_ents(examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
+    """``abbreviation_ents_p/r/f``: entity P/R/F (label and character offsets) restricted to the short-form
+    occurrences the predicted doc records, where the propagation adds, relabels or removes entities."""
+    tp = n_predicted = n_gold = 0
+    for eg in examples:
+        shorts = {(s.start_char, s.end_char) for s in eg.predicted.spans.get(SHORT_FORMS_KEY, [])}
+        predicted = {(e.start_char, e.end_char, e.label_) for e in eg.predicted.ents if (e.start_char, e.end_char) in shorts}
+        gold = {(e.start_char, e.end_char, e.label_) for e in eg.reference.ents if (e.start_char, e.end_char) in shorts}
+        tp += len(predicted & gold)
+        n_predicted += len(predicted)
+        n_gold += len(gold)
+    return _prf(tp, n_predicted, n_gold, "abbreviation_ents")
+
+
+@registry.scorers("medner.abbreviations_scorer.v1")
+def make_abbreviations_scorer() -> Callable[..., Dict[str, Any]]:
+    return score_abbreviations
+
+
+@registry.scorers("medner.abbreviation_ents_scorer.v1")
+def make_abbreviation_ents_scorer() -> Callable[..., Dict[str, Any]]:
+    return score_abbreviation_ents
+
+
 def _overlaps(a: Tuple[int, int], b: Tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
 @Language.factory(
     "medner_abbreviations",
-    default_config={"rules": "ab3p"},
+    default_config={"rules": "ab3p", "scorer": {"@scorers": "medner.abbreviations_scorer.v1"}},
     assigns=["doc.spans", "doc._.abbreviations", "span._.long_form"],
+    default_score_weights={"abbreviations_p": None, "abbreviations_r": None, "abbreviations_f": None},
 )
 def make_abbreviation_detector(
-    nlp: Language, name: str, rules: Literal["schwartz_hearst", "ab3p"]
+    nlp: Language, name: str, rules: Literal["schwartz_hearst", "ab3p"], scorer: Optional[Callable] = None,
 ) -> "AbbreviationDetector":
-    """rules: ``"ab3p"`` (Schwartz-Hearst + Ab3P's rules, the default) or ``"schwartz_hearst"`` (the 2003 recipe)."""
-    return AbbreviationDetector(name, rules=rules)
+    """rules: ``"ab3p"`` (Schwartz-Hearst + Ab3P's rules, the default) or ``"schwartz_hearst"`` (the 2003 recipe);
+    scorer: ``medner.abbreviations_scorer.v1`` (P/R/F of (short form, long form) pairs)."""
+    return AbbreviationDetector(name, rules=rules, scorer=scorer)
 
 
 class AbbreviationDetector:
     """Stateless: the config is all there is to save."""
 
-    def __init__(self, name: str = "medner_abbreviations", *, rules: str = "ab3p"):
+    def __init__(self, name: str = "medner_abbreviations", *, rules: str = "ab3p",
+                 scorer: Optional[Callable] = score_abbreviations):
         if rules not in ("schwartz_hearst", "ab3p"):
             raise ValueError(f"rules must be 'schwartz_hearst' or 'ab3p', got {rules!r}")
         self.name = name
         self.rules = rules
+        self.scorer = scorer
 
     def __call__(self, doc: Doc) -> Doc:
         return detect_abbreviations(doc, rules=self.rules)
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
+        return (self.scorer or score_abbreviations)(examples)
 
 
 def propagate_entity_labels(
@@ -288,9 +350,11 @@ def _long_form_label(
 
 @Language.factory(
     "medner_abbreviation_propagation",
-    default_config={"long_form_match": "exact", "untagged_long_form": "keep", "rules": "ab3p"},
+    default_config={"long_form_match": "exact", "untagged_long_form": "keep", "rules": "ab3p",
+                    "scorer": {"@scorers": "medner.abbreviation_ents_scorer.v1"}},
     assigns=["doc.ents"],
     requires=["doc.ents"],
+    default_score_weights={"abbreviation_ents_p": None, "abbreviation_ents_r": None, "abbreviation_ents_f": None},
 )
 def make_abbreviation_propagation(
     nlp: Language,
@@ -298,14 +362,16 @@ def make_abbreviation_propagation(
     long_form_match: Literal["exact", "overlap"],
     untagged_long_form: Literal["keep", "remove", "propagate"],
     rules: Literal["schwartz_hearst", "ab3p"],
+    scorer: Optional[Callable] = None,
 ) -> "AbbreviationPropagation":
     """long_form_match: ``exact`` (an entity with the long form's tokens) or ``overlap`` (the entity
     sharing most tokens with it, covering at least half); untagged_long_form: what to do when the
     long form is no entity but some short-form occurrences are (``keep`` | ``remove`` |
     ``propagate``: their majority label goes to the long form and every occurrence); rules: the
-    detector's rules when no ``medner_abbreviations`` ran before."""
+    detector's rules when no ``medner_abbreviations`` ran before; scorer: ``medner.abbreviation_ents_scorer.v1``
+    (entity P/R/F on the short-form occurrences, the entities the step changes)."""
     return AbbreviationPropagation(
-        name, long_form_match=long_form_match, untagged_long_form=untagged_long_form, rules=rules
+        name, long_form_match=long_form_match, untagged_long_form=untagged_long_form, rules=rules, scorer=scorer
     )
 
 
@@ -327,6 +393,7 @@ class AbbreviationPropagation:
         long_form_match: str = "exact",
         untagged_long_form: str = "keep",
         rules: str = "ab3p",
+        scorer: Optional[Callable] = score_abbreviation_ents,
     ):
         if long_form_match not in ("exact", "overlap"):
             raise ValueError(f"long_form_match must be 'exact' or 'overlap', got {long_form_match!r}")
@@ -336,6 +403,10 @@ class AbbreviationPropagation:
         self.long_form_match = long_form_match
         self.untagged_long_form = untagged_long_form
         self.rules = rules
+        self.scorer = scorer
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
+        return (self.scorer or score_abbreviation_ents)(examples)
 
     def __call__(self, doc: Doc) -> Doc:
         if SHORT_FORMS_KEY not in doc.spans:
