@@ -7,7 +7,6 @@ annotates it and saves a full-page PNG.
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import List
 
@@ -20,28 +19,11 @@ class ScreenshotError(RuntimeError):
     """The browser is missing or the server did not start: one line for the user."""
 
 
-def _wait_for_health(process: subprocess.Popen, url: str) -> None:
-    import httpx
-
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise ScreenshotError(f"medner serve exited with status {process.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).json().get("status") == "ok":
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise ScreenshotError(f"medner serve did not start in {START_SECONDS} s")
-        time.sleep(0.5)
-
-
 def serve_screenshot(models: List[str], content: str, output: Path, width: int = 1280) -> str:
     """Serve ``models`` (the first is shown), annotate ``content`` in the page, save ``output``; the page's status."""
     from playwright.sync_api import sync_playwright
 
-    from medner.bench.serve import free_port
+    from medner.bench.serve import free_port, wait_until_ready
 
     if not CHROMIUM.exists():
         raise ScreenshotError("headless Chromium is missing: run `bash scripts/install_browser.sh`")
@@ -52,7 +34,10 @@ def serve_screenshot(models: List[str], content: str, output: Path, width: int =
         args += ["--model", name]
     process = subprocess.Popen(args)
     try:
-        _wait_for_health(process, url)
+        try:
+            wait_until_ready(url, process, timeout_s=START_SECONDS)
+        except RuntimeError as err:
+            raise ScreenshotError(str(err)) from None
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                                  args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
