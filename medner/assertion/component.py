@@ -43,7 +43,8 @@ from .rules import DEFAULT_RULES, DEFAULT_STATUS_RULES
 from .scorer import score_assertions
 
 Method = Literal["rules", "classifier", "combined"]
-# Values where the rules' verdict wins over a classifier that says "present" (chosen on MACCROBAT dev).
+# Values where the rules' verdict wins over a classifier that says "present". ["uncertain"] was chosen on
+# MACCROBAT dev (docs/assertion.md): the classifier sees too few uncertain spans (11 in dev) to learn them.
 RuleValue = Literal["negated", "uncertain", "historical", "family"]
 RULE_VALUES = ("negated", "uncertain", "historical", "family")
 DEFAULT_LABEL_VALUES = {"HISTORY": "historical", "FAMILY_HISTORY": "family"}
@@ -69,7 +70,7 @@ if not Span.has_extension("medication_status"):
         "label_values": DEFAULT_LABEL_VALUES,
         "medication_labels": DEFAULT_MEDICATION_LABELS,
         "status_scope": 6,
-        "trust_rules_for": [],
+        "trust_rules_for": ["uncertain"],
         "scorer": {"@scorers": "medner.assertion_scorer.v1"},
     },
     default_score_weights={"assertion_negated_f": 0.5, "assertion_acc": 0.5},
@@ -98,7 +99,8 @@ class AssertionComponent:
     def __init__(self, nlp: Language, name: str = "medner_assertion", *, method: Method = "combined",
                  span_key: Optional[str] = None, max_scope: int = 8, window: int = 6,
                  label_values: Optional[Dict[str, str]] = None, medication_labels: Optional[List[str]] = None,
-                 status_scope: int = 6, trust_rules_for: Sequence[str] = (), scorer: Optional[Callable] = None):
+                 status_scope: int = 6, trust_rules_for: Sequence[str] = ("uncertain",),
+                 scorer: Optional[Callable] = None):
         if method not in ("rules", "classifier", "combined"):
             raise ValueError(f"medner_assertion: method must be 'rules', 'classifier' or 'combined', not {method!r}")
         if max_scope < 1 or window < 0 or status_scope < 0:
