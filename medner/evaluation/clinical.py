@@ -57,13 +57,16 @@ def medic_lookup_annotator(make_doc: Callable[[str], Doc], medic_path: Path) -> 
     from ..ner.vocab.tags import PhraseIndex, is_abbreviation, iter_tokenized, keep_name, vocabulary_names
 
     names = vocabulary_names({"MEDIC": medic_path})["MEDIC"]
-    indexes = {"lower": PhraseIndex(), "exact": PhraseIndex()}
+    word_lists: Dict[str, List[List[str]]] = {"lower": [], "exact": []}
     tokenize = lambda batch: (make_doc(name) for name in batch)  # noqa: E731
     for name, words in iter_tokenized([n for n in names if keep_name(n)], tokenize):
         if is_abbreviation(name):
-            indexes["exact"].add("MEDIC", [words])
+            word_lists["exact"].append(words)
         else:
-            indexes["lower"].add("MEDIC", [[w.lower() for w in words]])
+            word_lists["lower"].append([w.lower() for w in words])
+    indexes = {mode: PhraseIndex() for mode in word_lists}
+    for mode, lists in word_lists.items():
+        indexes[mode].add("MEDIC", lists)
 
     def annotate(texts: List[str]) -> List[Doc]:
         docs = []
@@ -168,3 +171,40 @@ def make_annotator(kind: str, path: Optional[str], medic_path: Path, disable: Se
     if kind == "medic_lookup":
         return medic_lookup_annotator(make_doc, medic_path), None
     raise ValueError(f"unknown system kind {kind!r}; known: {', '.join(SYSTEM_KINDS)}")
+
+
+TABLE_LABELS = ("MEDICATION", "DISEASE", "SIGN_SYMPTOM", "TREATMENT", "TEST")
+TABLE_START, TABLE_END = "<!-- clinical-table:start -->", "<!-- clinical-table:end -->"
+
+
+def render_table(records: Sequence[dict], split: str) -> str:
+    """A markdown table of the systems' ``split`` scores: MACCROBAT per main label and over all
+    clinical labels, PHEE MEDICATION strict and overlap, and the notes set when scored."""
+    header = (["system"] + [f"MACCROBAT {label}" for label in TABLE_LABELS] + ["MACCROBAT all",
+              "PHEE drugs strict", "PHEE drugs overlap", "notes MEDICATION", "notes all"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    cell = lambda v: "–" if v is None else f"{v:.1f}"  # noqa: E731
+    for record in records:
+        row = record.get(split)
+        if row is None:
+            continue
+        per_label = row["maccrobat"]["per_label"]
+        notes = row.get("notes") or {}
+        values = [per_label.get(label, {}).get("f") for label in TABLE_LABELS] + [
+            row["maccrobat"]["f1"], row["phee_medication"]["strict"]["f"], row["phee_medication"]["overlap"]["f"],
+            notes.get("per_label", {}).get("MEDICATION", {}).get("f"), notes.get("f1")]
+        lines.append("| " + " | ".join([f"`{record['system']}`"] + [cell(v) for v in values]) + " |")
+    return "\n".join(lines)
+
+
+def write_tables(doc_path: Path, records: Sequence[dict], command: str) -> None:
+    """Replace the block between the table markers of ``doc_path`` with the dev and test tables."""
+    text = doc_path.read_text(encoding="utf8")
+    if TABLE_START not in text or TABLE_END not in text:
+        raise ValueError(f"{doc_path} has no {TABLE_START} ... {TABLE_END} block")
+    block = (f"{TABLE_START}\nMade by `{command}` (F1, exact spans unless said; PHEE: MEDICATION against its "
+             f"Drug arguments, predictions on its unannotated arguments not counted).\n\n"
+             f"**Dev** (what choices were made on):\n\n{render_table(records, 'dev')}\n\n"
+             f"**Test**:\n\n{render_table(records, 'test')}\n{TABLE_END}")
+    head, rest = text.split(TABLE_START, 1)
+    doc_path.write_text(head + block + rest.split(TABLE_END, 1)[1], encoding="utf8")

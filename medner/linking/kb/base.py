@@ -12,12 +12,14 @@ CHEMICAL, a training mention -> its label).
 import gzip
 import io
 import json
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import srsly
 
 from medner.ner.vocab.sources import VocabConcept
 
@@ -308,6 +310,22 @@ class KnowledgeBase:
                 data=matrix.data.astype(np.float16), indices=matrix.indices.astype(np.int32),
                 indptr=matrix.indptr.astype(np.int32), shape=np.array(matrix.shape),
             )
+
+    def to_bytes(self) -> bytes:
+        """The ``to_disk`` files packed into one msgpack message (``nlp.to_bytes()`` keeps the KB)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            self.to_disk(tmp)
+            return srsly.msgpack_dumps({name: (Path(tmp) / name).read_bytes() for name in FILES})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "KnowledgeBase":
+        """Read a KB written by ``to_bytes``, with the checks (and ``KBFileError`` messages) of ``from_disk``."""
+        files = srsly.msgpack_loads(data)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in FILES:
+                if name in files:
+                    (Path(tmp) / name).write_bytes(files[name])
+            return cls.from_disk(tmp)
 
     @classmethod
     def from_disk(cls, path: PathLike) -> "KnowledgeBase":
