@@ -132,3 +132,21 @@ def ended_drug_accounting(golds: Sequence[Doc], nlp: Language, name: str) -> Dic
             else:
                 kept.append((gold_value, value))
     return {"gold_negated_ended_drugs": len(ended), "spans": ended, "without_them": assertion_prf(kept)}
+
+
+def evaluate_statuses(golds: Sequence[Doc], nlp: Language, name: str, key: str = "medication_status",
+                      none: str = "none") -> Dict[str, object]:
+    """Medication status on gold spans: the status the component gives each gold span of ``doc.spans[key]``
+    (a drug without a status is ``none``, as in the clinical-notes set), per status P/R/F and accuracy."""
+    component = nlp.get_pipe(name)
+    pairs: List[Tuple[str, str]] = []
+    for gold in golds:
+        if key not in gold.spans:
+            continue
+        doc = target_doc(gold)
+        spans = list(doc.spans[TARGET_KEY])
+        _, statuses = component.analyse(doc, spans)
+        predicted = {(s.start_char, s.end_char): status or none for s, status in zip(spans, statuses)}
+        pairs.extend((s.label_, predicted.get((s.start_char, s.end_char), none)) for s in gold.spans[key])
+    values = sorted({g for g, _ in pairs} | {p for _, p in pairs})
+    return assertion_prf(pairs, values)

@@ -135,3 +135,37 @@ def test_annotate_jsonl_carries_the_medication_status(tmp_path):
     assert (warfarin["text"], warfarin["assertion"], warfarin["medication_status"]) == ("Warfarin", "present", "held")
     assert (pneumonia["text"], pneumonia["assertion"]) == ("pneumonia", "uncertain")
     assert "medication_status" not in pneumonia  # written only where a status was found
+
+
+def gold_doc(nlp, text, target, label, value):
+    from medner.corpus.assertions import ASSERTION_KEY
+
+    doc = nlp.make_doc(text)
+    start = text.index(target)
+    doc.spans[ASSERTION_KEY] = [doc.char_span(start, start + len(target), label=value)]
+    doc.spans[ASSERTION_KEY].attrs["entity_labels"] = [label]
+    return doc
+
+
+def test_ended_drugs_that_the_gold_negates_are_counted_not_hidden(rules_nlp):
+    from medner.assertion.evaluation import ended_drug_accounting
+
+    golds = [gold_doc(rules_nlp, "Levodopa was held for 12 h.", "Levodopa", "MEDICATION", "negated"),
+             gold_doc(rules_nlp, "No fever.", "fever", "SIGN_SYMPTOM", "negated")]
+    result = ended_drug_accounting(golds, rules_nlp, "medner_assertion")
+    assert result["gold_negated_ended_drugs"] == 1
+    assert result["spans"] == [{"text": "Levodopa", "status": "held", "predicted": "present"}]
+    assert result["without_them"]["negated"]["f"] == 1.0 and result["without_them"]["spans"] == 1
+
+
+def test_statuses_on_the_clinical_notes_gold(rules_nlp):
+    from pathlib import Path
+
+    from medner.assertion.evaluation import evaluate_statuses
+    from medner.corpus.notes import read_notes
+
+    gold = read_notes(Path(__file__).parents[2] / "assets" / "clinical_notes" / "notes.jsonl", rules_nlp)
+    result = evaluate_statuses(gold, rules_nlp, "medner_assertion")
+    assert result["spans"] >= 80  # every MEDICATION of the set, "none" included
+    assert result["held"]["support"] >= 4 and result["held"]["f"] >= 0.8
+    assert result["accuracy"] >= 0.85
