@@ -25,8 +25,9 @@ PSEUDO, TERMINATE = "pseudo", "terminate"
 FORWARD, BACKWARD, BOTH = "forward", "backward", "both"
 
 
-def _rules(category: str, direction: str, phrases: str) -> List[Dict[str, str]]:
-    return [{"phrase": p.strip(), "category": category, "direction": direction}
+def _rules(category: str, direction: str, phrases: str, key: str = "category") -> List[Dict[str, str]]:
+    """One rule per ``|``-separated phrase; ``key`` names what the phrase says ("category", or "status" for drugs)."""
+    return [{"phrase": p.strip(), key: category, "direction": direction}
             for p in phrases.split("|") if p.strip()]
 
 
@@ -134,8 +135,7 @@ ENDED_STATUSES = (HELD, STOPPED, DISCONTINUED)
 
 
 def _status_rules(status: str, direction: str, phrases: str) -> List[Dict[str, str]]:
-    return [{"phrase": p.strip(), "status": status, "direction": direction}
-            for p in phrases.split("|") if p.strip()]
+    return _rules(status, direction, phrases, key="status")
 
 
 DEFAULT_STATUS_RULES: List[Dict[str, str]] = (
