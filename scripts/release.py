@@ -1,14 +1,6 @@
-"""Cut a release: the shipped pipelines' wheels, committed under releases/<version>/.
+"""Cut a release: the shipped pipelines' wheels, checked in a clean venv, under releases/<version>/ (medner.release.cut).
 
-For each pipeline in configs/release.yml: build its wheel (scripts/package.py),
-then install ALL wheels by name into a clean venv that has only the project's
-spaCy (``pip install --no-index --find-links releases/<version>``), check that
-spaCy was not replaced and that no torch came along, and evaluate each
-installed pipeline on its official test set there. The manifest of each
-pipeline holds the scores of exactly these artefacts; SHA256SUMS and a README
-sit beside the wheels. The release is refused if it would exceed the size
-budget, or if the version already exists (a release is re-cut only when it
-gets better: bump the version).
+    python scripts/release.py configs/release.yml
 """
 from pathlib import Path
 

@@ -146,3 +146,21 @@ def test_clinical_config_merges_dictionary_drugs_the_ner_missed(tmp_path, vocab_
     assert doc.spans["medner"].attrs["sources"][[e.text for e in doc.ents].index("Gabapentin")] == "vocab_drug"
     nlp.to_disk(tmp_path / "clinical")
     assert [(e.text, e.label_) for e in spacy.load(tmp_path / "clinical")(doc.text).ents] == [(e.text, e.label_) for e in doc.ents]
+
+
+def test_vocab_spans_learn_from_a_corpus_file_as_spacy_assemble_needs(tmp_path, vocab_files):
+    """`spacy assemble` passes a dummy example: train_path takes precedence, and a missing file is named."""
+    from spacy.tokens import DocBin
+
+    nlp = blank_biomedical()
+    nlp.add_pipe("medner_vocab_features", config={"sources": ["MEDIC", "MESH", "DRUG"]})
+    spans = nlp.add_pipe("medner_vocab_spans", name="vocab_medic",
+                         config={"source": "MEDIC", "label": "DISEASE", "spans_key": "vocab_medic", "min_count": 2})
+    gold = [_gold(nlp, "Diabetes was noted.", [("Diabetes", "DISEASE")]), _gold(nlp, "No diabetes.", []),
+            _gold(nlp, "diabetes screen negative", [])]
+    DocBin(docs=gold).to_disk(tmp_path / "train.spacy")
+    nlp.get_pipe("medner_vocab_features").initialize(nlp=nlp, **vocab_files)
+    with pytest.raises(ValueError, match=r"train_path not found: .*nothing\.spacy"):
+        spans.initialize(lambda: [], nlp=nlp, train_path=str(tmp_path / "nothing.spacy"))
+    spans.initialize(lambda: [], nlp=nlp, train_path=str(tmp_path / "train.spacy"))
+    assert spans.name_counts == {"diabetes": (3, 1)} and spans.excluded == ["diabetes"]

@@ -134,6 +134,8 @@ def read_drug_dictionary(path: PathLike, mesh_names: Optional[Dict[str, str]] = 
     for canonical, record in data["drug_canonical_to_data"].items():
         names = [record.get("name") or canonical] + [v for v in variants.get(canonical, []) if v != canonical]
         names += [s for s in record.get("synonyms", []) if isinstance(s, str)]
+        # A few variants hold tabs or line breaks: one space, as text has them.
+        names = [" ".join(name.split()) for name in names if name.strip()]
         lowered = {n.lower() for n in names} | {canonical.lower()}
         ids = []
         mesh_id = record.get("mesh_id")
