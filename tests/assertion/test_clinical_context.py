@@ -169,3 +169,21 @@ def test_statuses_on_the_clinical_notes_gold(rules_nlp):
     assert result["spans"] >= 80  # every MEDICATION of the set, "none" included
     assert result["held"]["support"] >= 4 and result["held"]["f"] >= 0.8
     assert result["accuracy"] >= 0.85
+
+
+def test_service_response_carries_the_medication_status():
+    import httpx
+    from ruler import ruler_nlp
+    from serve_helpers import running_server
+
+    from medner.serve.app import create_app
+    from medner.serve.options import ServeOptions
+
+    nlp = ruler_nlp({"MEDICATION": ["Warfarin"], "DISEASE": ["pneumonia"]})
+    nlp.add_pipe("medner_assertion", config={"method": "rules"})
+    with running_server(create_app(ServeOptions(), {"rules": nlp})) as (url, _server):
+        response = httpx.post(f"{url}/annotate", json={"text": "Warfarin was held. Possible pneumonia."}, timeout=30)
+    assert response.status_code == 200
+    [record] = response.json()["documents"]
+    assert [(e["text"], e["assertion"], e.get("medication_status")) for e in record["entities"]] == [
+        ("Warfarin", "present", "held"), ("pneumonia", "uncertain", None)]
