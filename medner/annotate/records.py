@@ -70,6 +70,10 @@ def entity_record(span, text: str, *, source: str, score: Any = None, candidates
     assertion = span._.assertion if span.has_extension("assertion") else None
     if assertion is not None:
         record["assertion"] = assertion
+    # medner_assertion's medication status (started, held, stopped ...), only where it found one.
+    status = span._.medication_status if span.has_extension("medication_status") else None
+    if status:
+        record["medication_status"] = status
     # medner_linker's concept id (None: NIL) and ranked (id, name, score) candidates, where it ran.
     linked = span if linked is None else linked
     kb_candidates = linked._.kb_candidates if linked.has_extension("kb_candidates") else None
