@@ -91,6 +91,24 @@ function renderTable(entities, colors) {
   applyFilter();
 }
 
+// Pairs found by medner_relations: head and tail as entity text (and concept id), hidden without the component.
+function renderRelations(text, relations) {
+  $("relations-section").hidden = relations === undefined;
+  const side = (span, id) => text.slice(span[0], span[1]) + (id ? ` (${id})` : "");
+  const rows = (relations || []).map((r) => {
+    const tr = document.createElement("tr");
+    const score = r.score === null || r.score === undefined ? "" : r.score.toFixed(3);
+    [side(r.head, r.head_id), r.label, side(r.tail, r.tail_id), score].forEach((value, i) => {
+      const td = document.createElement("td");
+      td.textContent = value;
+      if (i === 3) td.className = "num";
+      tr.appendChild(td);
+    });
+    return tr;
+  });
+  document.querySelector("#relations tbody").replaceChildren(...rows);
+}
+
 function applyFilter() {
   const label = $("label-filter").value;
   let shown = 0;
@@ -125,6 +143,7 @@ async function annotate() {
     lastResponse = payload;
     $("view").innerHTML = doc.html;  // displaCy markup made by the service (text escaped there)
     renderTable(doc.entities, pipeline.colors);
+    renderRelations(text, doc.relations);
     $("output").hidden = false;
     setStatus(`${doc.entities.length} entities found by ${payload.pipeline}`);
   } catch (err) {
