@@ -4,8 +4,10 @@
 ``doc.ents`` are the gold mentions (``medner.corpus.align``, which accounts for
 every span) and whose ``doc.spans["medner_relations"]`` holds the gold
 relations (:func:`medner.relations.component.set_relations`). A relation whose
-mention could not be aligned is counted as ``unanchored`` (it stays in the gold
-sets used for scoring, which come from the reader, not from the docs).
+mention could not be aligned is counted as ``unanchored``, and one whose drug
+is nested in its effect (both sides on the one entity ``doc.ents`` can hold)
+as ``unanchored_nested``; both stay in the gold sets used for scoring, which
+come from the reader, not from the docs.
 
 PHEE's entity labels for relations: ``Drug`` -> MEDICATION, and both ``Effect``
 and ``Treat-Disorder`` -> DISEASE, so that the classifier must tell an adverse
@@ -75,6 +77,9 @@ def phee_docs(nlp: Language, rel_docs: List[RelationDoc], counts: Optional[Count
             head, tail = _anchor(doc, pair.head.start, pair.head.end), _anchor(doc, pair.tail.start, pair.tail.end)
             if head is None or tail is None:
                 counts["unanchored"] += 1
+                continue
+            if head == tail:  # the drug is nested in the effect ("heparin-induced thrombocytopenia"): one entity
+                counts["unanchored_nested"] += 1
                 continue
             counts["anchored"] += 1
             gold.append((head, tail, pair.label, None, None, None))
