@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from .long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
+from .annotate.long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
 
 app = typer.Typer(
     name="medner",
@@ -86,7 +86,7 @@ def annotate(
     from wasabi import Printer
 
     from .annotate import AnnotateOptions, DaskOptions, annotate_file, default_errors_path, load_pipeline, print_summary
-    from .pipelines import PipelineNotFound, resolve
+    from .annotate.pipelines import PipelineNotFound, resolve
 
     msg = Printer()
     options = AnnotateOptions(
@@ -101,7 +101,7 @@ def annotate(
     except PipelineNotFound as error:
         msg.fail(str(error), exits=1)
     if dask is not None:
-        from .scale import annotate_dask
+        from .annotate.dask import annotate_dask
 
         if html is not None or n_process != 1 or limit is not None or errors is not None:
             msg.warn("--html, --n-process, --limit and --errors apply to the single-process path; ignored with --dask")
@@ -208,7 +208,7 @@ def battery(
     no_space_chars: int = typer.Option(100_000, "--no-space-chars", min=1, help="Length of the lines without spaces."),
     multiprocess: bool = typer.Option(True, "--multiprocess/--no-multiprocess", help="Also compare nlp.pipe(n_process=2) with one process."),
     chunked_max_chars: int = typer.Option(
-        50_000, "--chunked-max-chars", min=0, help="Also run every case through medner.long_text.pipe_chunked with this --max-chars (0: skip)."
+        50_000, "--chunked-max-chars", min=0, help="Also run every case through medner.annotate.long_text.pipe_chunked with this --max-chars (0: skip)."
     ),
 ) -> None:
     """Run the bad-input battery (awkward texts, every check) over pipelines; exit 1 if anything failed."""
@@ -216,7 +216,7 @@ def battery(
 
     from wasabi import Printer
 
-    from .battery import battery_for_pipeline, battery_report, print_pipeline_result
+    from .bench.battery import battery_for_pipeline, battery_report, print_pipeline_result
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     msg = Printer()

@@ -27,8 +27,8 @@ import typer
 from spacy.tokens import Doc, DocBin, SpanGroup
 from wasabi import msg
 
-from medner.components.merge import MergeEntities
-from medner.evaluation import score_entities
+from medner.ner.merge import MergeEntities
+from medner.evaluation.entities import score_entities
 
 
 def parse_system(value: str) -> Tuple[str, Path]:

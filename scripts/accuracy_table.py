@@ -12,7 +12,7 @@ import srsly
 import typer
 from wasabi import msg
 
-from medner.evaluation_matrix import MatrixError, load_matrix, matrix_cells
+from medner.evaluation.matrix import MatrixError, load_matrix, matrix_cells
 
 START, END = "<!-- accuracy-table -->", "<!-- /accuracy-table -->"
 

@@ -13,7 +13,7 @@ import srsly
 import typer
 from wasabi import msg
 
-import medner.components.abbreviations  # noqa: F401  (registers the factories when medner is not pip-installed)
+import medner.abbreviations.component  # noqa: F401  (registers the factories when medner is not pip-installed)
 
 
 def main(

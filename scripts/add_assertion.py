@@ -15,7 +15,7 @@ import srsly
 import typer
 from wasabi import msg
 
-from medner.benchmarking import directory_size_mb
+from medner.bench.timing import directory_size_mb
 
 CHECK_TEXT = "No evidence of pneumonia. His mother had breast cancer. Rule out myocardial infarction."
 

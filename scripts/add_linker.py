@@ -7,9 +7,9 @@ import spacy
 import typer
 from wasabi import msg
 
-from medner.benchmarking import directory_size_mb
-from medner.components.linker import add_linker
-from medner.kb import KBFileError, KnowledgeBase
+from medner.bench.timing import directory_size_mb
+from medner.linking.component import add_linker
+from medner.linking.kb import KBFileError, KnowledgeBase
 
 
 def main(

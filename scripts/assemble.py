@@ -5,7 +5,7 @@
         --paths.hf_model training/maccrobat_hf/model
 
 Any ``--section.key value`` override is applied to the config (as in
-``spacy assemble``). The work is :func:`medner.assembly.assemble`.
+``spacy assemble``). The work is :func:`medner.ner.assembly.assemble`.
 """
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import typer
 from spacy import util
 from wasabi import msg
 
-from medner.assembly import assemble, parse_overrides
+from medner.ner.assembly import assemble, parse_overrides
 
 app = typer.Typer(add_completion=False)
 

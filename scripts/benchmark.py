@@ -19,7 +19,7 @@ from typing import List
 import typer
 from wasabi import msg
 
-from medner.benchmarking import count_words, directory_size_mb, gold_texts, loadavg, machine_info, peak_rss_mb
+from medner.bench.timing import count_words, directory_size_mb, gold_texts, loadavg, machine_info, peak_rss_mb
 
 WARMUP_TEXTS = 5
 

@@ -52,7 +52,7 @@ def main(
     output: Path = typer.Option(Path("metrics/benchmark_dask.json"), "--output", "-o"),
 ) -> None:
     from medner.annotate import annotate_file, load_pipeline, read_records
-    from medner.scale import annotate_dask, preload_pipeline, start_client
+    from medner.annotate.dask import annotate_dask, preload_pipeline, start_client
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -59,8 +59,8 @@ from typing import Any, Dict, List, Optional
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from medner.benchmarking import count_words, current_rss_mb, gold_texts, loadavg, machine_info, peak_rss_mb  # noqa: E402
-from medner.hf.systems import SYSTEM_NAMES as SYSTEMS, make_system, mid_word_count  # noqa: E402
+from medner.bench.timing import count_words, current_rss_mb, gold_texts, loadavg, machine_info, peak_rss_mb  # noqa: E402
+from medner.ner.hf.systems import SYSTEM_NAMES as SYSTEMS, make_system, mid_word_count  # noqa: E402
 
 TARGET_RATIO = 1.10
 
@@ -85,7 +85,7 @@ def load_texts(gold: Path, n_docs: int, long_docs: int, long_chars: int) -> Dict
 
 # --------------------------------------------------------------------------- worker
 def load_system(name: str, spec: Dict[str, Any]):
-    """One of :mod:`medner.hf.systems`, with this run's stride and batch size (``combined``: the saved ones)."""
+    """One of :mod:`medner.ner.hf.systems`, with this run's stride and batch size (``combined``: the saved ones)."""
     return make_system(name, spec["model_dir"], combined=spec["combined"], stride=spec["stride"],
                        batch_size=spec["batch_size"])
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import typer
 from wasabi import msg
 
-from medner.benchmarking import directory_size_mb
+from medner.bench.timing import directory_size_mb
 
 app = typer.Typer(add_completion=False)
 
@@ -25,7 +25,7 @@ app = typer.Typer(add_completion=False)
 def _worker(pipeline: Path, corpus: Path) -> dict:
     started = time.perf_counter()
     import spacy
-    import medner.components.linker  # noqa: F401  (factory, for pipelines loaded without the entry point)
+    import medner.linking.component  # noqa: F401  (factory, for pipelines loaded without the entry point)
     from spacy.tokens import DocBin
 
     imported = time.perf_counter()
@@ -88,9 +88,9 @@ def main(
     runs: int = typer.Option(3, help="Fresh worker processes per pipeline; the fastest is reported"),
 ):
     import spacy
-    from medner.components.linker import add_linker
-    from medner.kb import KnowledgeBase
-    from medner.kb.vocab import read_medic, read_mesh_descriptors, read_training_mentions
+    from medner.linking.component import add_linker
+    from medner.linking.kb import KnowledgeBase
+    from medner.ner.vocab.sources import read_medic, read_mesh_descriptors, read_training_mentions
 
     started = time.perf_counter()
     mentions = list(read_training_mentions("bc5cdr", "assets/bc5cdr", ("train", "dev")))

@@ -37,7 +37,7 @@ from typing import Any, Dict, List, Optional
 
 import typer
 
-from medner.benchmarking import gold_texts, machine_info
+from medner.bench.timing import gold_texts, machine_info
 
 HOST = "127.0.0.1"  # loopback only: never another address
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

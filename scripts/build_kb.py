@@ -7,9 +7,9 @@ from typing import List
 import typer
 from wasabi import msg
 
-from medner.benchmarking import directory_size_mb
-from medner.kb import KnowledgeBase
-from medner.kb.vocab import VocabularyFormatError, read_medic, read_mesh_descriptors, read_training_mentions
+from medner.bench.timing import directory_size_mb
+from medner.linking.kb import KnowledgeBase
+from medner.ner.vocab.sources import VocabularyFormatError, read_medic, read_mesh_descriptors, read_training_mentions
 
 
 def main(

@@ -40,7 +40,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import typer  # noqa: E402
 
-from medner.hf.systems import SYSTEM_NAMES as SYSTEMS, make_system, mid_word, read_paragraphs  # noqa: E402
+from medner.ner.hf.systems import SYSTEM_NAMES as SYSTEMS, make_system, mid_word, read_paragraphs  # noqa: E402
 
 app = typer.Typer(add_completion=False)
 

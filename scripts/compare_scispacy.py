@@ -26,8 +26,8 @@ def export(kb_dir: str, out_dir: str, split: str = "test", seen_splits: str = "t
     import spacy
     from spacy.tokens import DocBin
 
-    from medner.kb import KnowledgeBase
-    from medner.kb.names import normalise
+    from medner.linking.kb import KnowledgeBase
+    from medner.linking.kb.names import normalise
 
     kb = KnowledgeBase.from_disk(kb_dir)
     out = Path(out_dir)
@@ -83,8 +83,8 @@ def run(out_dir: str) -> None:
 
 
 def score(kb_dir: str, out_dir: str, output: str) -> None:
-    from medner.kb import KnowledgeBase
-    from medner.kb.evaluation import canonical, split_ids
+    from medner.linking.kb import KnowledgeBase
+    from medner.linking.evaluation import canonical, split_ids
 
     kb = KnowledgeBase.from_disk(kb_dir)
     out = Path(out_dir)

@@ -12,7 +12,7 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.evaluation_matrix import evaluation_record, predicted_labels, shared_labels
+from medner.evaluation.matrix import evaluation_record, predicted_labels, shared_labels
 
 
 def main(

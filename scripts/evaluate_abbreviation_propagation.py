@@ -4,7 +4,7 @@ Each pipeline annotates the dev and test texts once; the abbreviation
 detector runs once on its output; then every variant of the post-processing
 step (how a long form is matched to an entity x what to do when only short
 forms are tagged) is applied to a copy of those docs and scored with
-medner.evaluation.score_entities, beside the pipeline alone ("none"). The step
+medner.evaluation.entities.score_entities, beside the pipeline alone ("none"). The step
 is kept for a pipeline only if its best variant on dev beats "none" on dev;
 that variant's test score is reported next to the baseline's.
 """
@@ -19,9 +19,9 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.components.abbreviations import abbreviation_pairs, detect_abbreviations, propagate_entity_labels
-from medner.evaluation import score_entities
-from medner.evaluation_matrix import predicted_labels
+from medner.abbreviations.component import abbreviation_pairs, detect_abbreviations, propagate_entity_labels
+from medner.evaluation.entities import score_entities
+from medner.evaluation.matrix import predicted_labels
 
 LONG_FORM_MATCH = ("exact", "overlap")
 UNTAGGED_LONG_FORM = ("keep", "remove", "propagate")

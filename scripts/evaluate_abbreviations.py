@@ -1,6 +1,6 @@
 """Abbreviation definitions on MED1250 (Ab3P's test set): exact (short form, long form) pairs per abstract.
 
-Scores both rule sets of medner.abbreviations (Schwartz-Hearst as published,
+Scores both rule sets of medner.abbreviations.detect (Schwartz-Hearst as published,
 and with Ab3P's rules), beside the numbers Ab3P published on the same file,
 and lists the errors so that the next rule can be chosen from them.
 """
@@ -11,9 +11,9 @@ import srsly
 import typer
 from wasabi import msg
 
-from medner.abbreviations import RULES, find_definitions
+from medner.abbreviations.detect import RULES, find_definitions
 from medner.corpus.med1250 import read_med1250
-from medner.evaluation import score_pairs
+from medner.evaluation.entities import score_pairs
 
 PUBLISHED = {
     "Ab3P (Sohn et al. 2008), MED1250": {"precision": 96.5, "recall": 83.2},

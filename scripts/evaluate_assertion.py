@@ -10,7 +10,7 @@ import srsly
 import typer
 from wasabi import msg
 
-from medner.assertion_eval import (
+from medner.assertion.evaluation import (
     component_predictor,
     evaluate_predictor,
     load_gold,

@@ -13,8 +13,8 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.assertion_eval import summary_line
-from medner.components.assertion import assertion_prf
+from medner.assertion.evaluation import summary_line
+from medner.assertion.component import assertion_prf
 from medner.corpus.assertions import ASSERTION_KEY, ASSERTION_VALUES, PRESENT
 
 

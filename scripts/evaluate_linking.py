@@ -9,10 +9,10 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.components.abbreviations import detect_abbreviations
-from medner.components.linker import ConceptLinker, add_linker
-from medner.kb import KBFileError, KnowledgeBase
-from medner.kb.evaluation import concept_f1, gold_mentions, score_gold_mentions, seen_strings
+from medner.abbreviations.component import detect_abbreviations
+from medner.linking.component import ConceptLinker, add_linker
+from medner.linking.kb import KBFileError, KnowledgeBase
+from medner.linking.evaluation import concept_f1, gold_mentions, score_gold_mentions, seen_strings
 
 app = typer.Typer(add_completion=False)
 

@@ -12,7 +12,7 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.evaluation_matrix import (
+from medner.evaluation.matrix import (
     MatrixError, cells_by_model, check_inputs, evaluation_record, load_matrix, matrix_cells, shared_labels,
 )
 

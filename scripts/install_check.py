@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
-from medner.packaging import CleanVenv
+from medner.release.packaging import CleanVenv
 
 CHECK = """
 import json, sys, spacy

@@ -16,9 +16,9 @@ import typer
 from wasabi import msg
 
 import medner
-from medner.benchmarking import directory_size_mb
+from medner.bench.timing import directory_size_mb
 from medner.corpus.datasets import DATASETS
-from medner.packaging import SPACY_RANGE, medner_requirement, output_labels
+from medner.release.packaging import SPACY_RANGE, medner_requirement, output_labels
 
 def main(
     model_dir: Path = typer.Argument(..., exists=True, file_okay=False),

@@ -27,8 +27,8 @@ from wasabi import msg
 
 import medner
 from medner.corpus.datasets import DATASETS
-from medner.packaging import CleanVenv, output_labels, sha256, wheel_requirements
-from medner.pipelines import SHIPPED
+from medner.release.packaging import CleanVenv, output_labels, sha256, wheel_requirements
+from medner.annotate.pipelines import SHIPPED
 
 PACKAGE_SCRIPT = Path(__file__).with_name("package.py")
 
@@ -36,7 +36,7 @@ PACKAGE_SCRIPT = Path(__file__).with_name("package.py")
 EVALUATE_INSTALLED = """
 import json, sys, spacy
 from spacy.tokens import DocBin
-from medner.evaluation import evaluate_pipeline
+from medner.evaluation.entities import evaluate_pipeline
 package, gold_path = sys.argv[1:3]
 nlp = spacy.load(package)
 gold = list(DocBin().from_disk(gold_path).get_docs(nlp.vocab))
@@ -48,11 +48,11 @@ print(json.dumps(record))
 
 
 def check_config(config: dict) -> None:
-    """configs/release.yml and medner.pipelines.SHIPPED must name the same pipelines."""
+    """configs/release.yml and medner.annotate.pipelines.SHIPPED must name the same pipelines."""
     configured = {p["short_name"]: p["package"] for p in config["pipelines"]}
     shipped = {name: p.package for name, p in SHIPPED.items()}
     if configured != shipped:
-        msg.fail(f"configs/release.yml ships {configured} but medner/pipelines.py SHIPPED says {shipped}", exits=1)
+        msg.fail(f"configs/release.yml ships {configured} but medner/annotate/pipelines.py SHIPPED says {shipped}", exits=1)
     if config["version"] != medner.__version__:
         msg.fail(f"release version {config['version']} != medner {medner.__version__}: bump both together", exits=1)
     for spec in config["pipelines"]:
@@ -122,7 +122,7 @@ def write_manifest(spec: dict, config: dict, wheel: Path, score: dict, staging: 
         "trained_on": [{"dataset": d, **DATASETS[d].source} for d in spec["trained_on"]],
         "test": {
             "dataset": spec["test_set"],
-            "scored_with": "medner.evaluation.evaluate_pipeline (exact span match), the installed wheel in a clean venv",
+            "scored_with": "medner.evaluation.entities.evaluate_pipeline (exact span match), the installed wheel in a clean venv",
             **{k: score[k] for k in ("docs", "words", "gold_entities", "predicted_entities", "precision", "recall", "f1",
                                      "per_label", "words_per_second", "cpu_count")},
         },

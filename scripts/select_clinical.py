@@ -18,8 +18,8 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.assembly import assemble
-from medner.evaluation import evaluate_pipeline
+from medner.ner.assembly import assemble
+from medner.evaluation.entities import evaluate_pipeline
 
 def build_variant(spec: dict, config: Path, models: Dict[str, Path], output_dir: Path) -> None:
     """Write the variant's pipeline to ``output_dir``: a copy of one model, or the assembled config."""

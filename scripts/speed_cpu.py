@@ -14,7 +14,7 @@ import srsly
 import typer
 from wasabi import msg
 
-from medner.benchmarking import count_words, directory_size_mb, gold_texts, loadavg, machine_info
+from medner.bench.timing import count_words, directory_size_mb, gold_texts, loadavg, machine_info
 
 
 def main(

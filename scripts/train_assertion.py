@@ -13,8 +13,8 @@ import typer
 from spacy.training import Example
 from wasabi import msg
 
-from medner.assertion_eval import component_predictor, evaluate_predictor, load_gold, summary_line
-from medner.components.assertion import AssertionComponent
+from medner.assertion.evaluation import component_predictor, evaluate_predictor, load_gold, summary_line
+from medner.assertion.component import AssertionComponent
 from medner.corpus.assertions import ASSERTION_VALUES
 from medner.tokenizer import blank_biomedical
 

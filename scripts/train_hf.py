@@ -80,7 +80,7 @@ def main(
         set_seed,
     )
 
-    from medner.hf.training import (
+    from medner.ner.hf.training import (
         FeatureDataset,
         argmax_logits,
         bio_label_list,
@@ -95,7 +95,7 @@ def main(
     cfg = load_config(config_path)
     if base_model:
         cfg["base_model"] = base_model
-    from medner.models import resolve_model_path
+    from medner.ner.hf.models import resolve_model_path
 
     base = resolve_model_path(cfg["base_model"])
     if threads:

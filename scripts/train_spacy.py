@@ -15,7 +15,7 @@ from spacy.cli.train import train
 from spacy.util import load_config
 from wasabi import msg
 
-from medner.models import resolve_model_path
+from medner.ner.hf.models import resolve_model_path
 
 
 def pick_gpu() -> int:

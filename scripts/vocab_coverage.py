@@ -14,7 +14,7 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.vocab_tags import SOURCES, longest_matches
+from medner.ner.vocab.tags import SOURCES, longest_matches
 
 
 def main(

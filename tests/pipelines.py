@@ -7,7 +7,7 @@ builds, once per test session, and saves to disk:
   small widths, a few updates on a handful of BC5CDR training abstracts;
 * ``trf``: ``configs/trf.cfg`` (spacy-transformers over a local HF directory)
   on a tiny random BERT base, small windows, a few updates;
-* ``hf``: ``configs/hf_pipeline.cfg`` assembled (``medner.assembly``) around
+* ``hf``: ``configs/hf_pipeline.cfg`` assembled (``medner.ner.assembly``) around
   a tiny *keyword* BERT token classifier (``tests/tiny_bert.py``: predictions
   are context-free and known exactly; 128 positions, so long texts need many
   windows);
@@ -121,7 +121,7 @@ def build_cnn(path: Path):
 def build_trf(path: Path, base_dir: Path):
     from spacy import util
 
-    import medner.models  # noqa: F401
+    import medner.ner.hf.models  # noqa: F401
     import medner.tokenizer  # noqa: F401
 
     overrides = dict(TRF_OVERRIDES, **{"paths.transformer_model": str(base_dir)})
@@ -133,7 +133,7 @@ def build_trf(path: Path, base_dir: Path):
 
 
 def build_assembled(config_name: str, path: Path, overrides: dict):
-    from medner.assembly import assemble
+    from medner.ner.assembly import assemble
 
     return assemble(CONFIGS / config_name, path, dict(overrides, **{"components.hf.device": "cpu"}))
 

@@ -203,7 +203,7 @@ def test_workflow_steps_come_after_the_steps_that_write_their_deps():
 
 def test_matrix_commands_declare_every_pipeline_test_set_and_metrics_file():
     """``scripts/evaluate_matrix.py`` reads its paths from a config, so the line alone does not show them."""
-    from medner.evaluation_matrix import load_matrix, matrix_cells
+    from medner.evaluation.matrix import load_matrix, matrix_cells
 
     config = load_project_config(ROOT)
     checked = 0
@@ -250,7 +250,7 @@ def test_package_command_declares_every_pipeline_metrics_file_and_wheel():
 
 def _write_project(tmp_path: Path, commands: list) -> Path:
     (tmp_path / "scripts").mkdir(parents=True)
-    (tmp_path / "scripts" / "step.py").write_text("import medner.evaluation_matrix\n")
+    (tmp_path / "scripts" / "step.py").write_text("import medner.evaluation.matrix\n")
     shutil.copytree(ROOT / PACKAGE, tmp_path / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
     srsly.write_yaml(tmp_path / "project.yml", {"title": "t", "commands": commands})
     return tmp_path
@@ -269,8 +269,8 @@ def test_checker_names_a_missing_script_config_package_and_corpus(tmp_path):
     assert "step: names corpus/a/test.spacy, neither in its deps nor its outputs" in problems
     package_problem = next(p for p in problems if "add them" in p)
     # the transitive closure: the script imports evaluation_matrix, which imports evaluation
-    assert "medner.evaluation_matrix (medner/evaluation_matrix.py)" in package_problem
-    assert "medner.evaluation (medner/evaluation.py)" in package_problem
+    assert "medner.evaluation.matrix (medner/evaluation/matrix.py)" in package_problem
+    assert "medner.evaluation.entities (medner/evaluation/entities.py)" in package_problem
     assert not any("training/a" in p for p in problems)  # written by the command: an output
 
     fixed = _write_project(tmp_path / "fixed", [{

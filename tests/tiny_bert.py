@@ -59,7 +59,7 @@ def make_tiny_token_classifier(
     import torch
     from transformers import BertConfig, BertForTokenClassification, BertTokenizerFast
 
-    from medner.hf.alignment import bio_label_list
+    from medner.ner.hf.alignment import bio_label_list
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)

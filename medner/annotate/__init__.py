@@ -1,7 +1,7 @@
 """Annotate raw text with a medner pipeline: read inputs, run the pipeline, write records.
 
 One job per module, shared by the single-process ``medner annotate``, the
-Dask path (:mod:`medner.scale`) and the HTTP service (:mod:`medner.serve`),
+Dask path (:mod:`medner.annotate.dask`) and the HTTP service (:mod:`medner.serve`),
 so all of them write the same records for the same input:
 
 * :mod:`.inputs`: ``.txt`` / directories / JSONL / Parquet -> :class:`Item` or :class:`BadRecord`;

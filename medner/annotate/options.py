@@ -2,7 +2,7 @@
 
 The CLI parses its flags into :class:`AnnotateOptions` (and, with ``--dask``,
 :class:`DaskOptions`) and hands them to :func:`medner.annotate.annotate_file`
-or :func:`medner.scale.annotate_dask`, which pass them down to the readers,
+or :func:`medner.annotate.dask.annotate_dask`, which pass them down to the readers,
 the pipeline runner and the record builder; a new option is added here once.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
-from ..long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
+from .long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
 from .outputs import DEFAULT_HTML_PAGE_LIMIT
 from .records import SPANS_KEY
 

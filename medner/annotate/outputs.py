@@ -83,7 +83,7 @@ class HtmlWriter:
                 return displacy.render(
                     list(docs), style="span", page=page, jupyter=False, options={"spans_key": self.spans_key}
                 )
-            from ..assertion_display import has_assertions, render_assertions
+            from ..assertion.display import has_assertions, render_assertions
 
             if has_assertions(docs):  # negated / uncertain entities drawn apart (medner_assertion)
                 return render_assertions(docs, page=page)

@@ -2,7 +2,7 @@
 
 :func:`annotate_items` (the pipeline over a stream of items, with bounded
 batches, chunked long documents and per-document failures) is shared with the
-Dask workers (:mod:`medner.scale`) and the HTTP service; :func:`annotate_file`
+Dask workers (:mod:`medner.annotate.dask`) and the HTTP service; :func:`annotate_file`
 adds the resumable JSONL output, the error file, HTML and the progress bar.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Set, Tuple, Union
 
-from ..long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS, bounded_batches, pipe_chunked
+from .long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS, bounded_batches, pipe_chunked
 from .inputs import BadRecord, Item, ReadResult, count_inputs, detect_format, flag_duplicate_ids, id_key, read_inputs
 from .options import AnnotateOptions
 from .outputs import ErrorFile, HtmlWriter, default_errors_path, html_mode, load_done_ids
@@ -22,8 +22,8 @@ from .records import Summary, doc_to_record, dumps_record
 
 def load_pipeline(model: Optional[Union[str, Path]] = None, *, gpu_id: int = -1):
     """Load a shipped short name, an installed pipeline package or a pipeline directory
-    (:mod:`medner.pipelines`; ``None``: the default pipeline), on GPU ``gpu_id`` if >= 0."""
-    from ..pipelines import load
+    (:mod:`medner.annotate.pipelines`; ``None``: the default pipeline), on GPU ``gpu_id`` if >= 0."""
+    from .pipelines import load
 
     if gpu_id >= 0:
         import spacy
@@ -45,7 +45,7 @@ def annotate_items(
     """Run ``nlp`` over the good items, yielding ``(item, doc)`` in input order.
 
     Documents longer than ``max_chars`` characters are annotated in chunks
-    and rejoined (:func:`medner.long_text.pipe_chunked`; ``0``: whole
+    and rejoined (:func:`medner.annotate.long_text.pipe_chunked`; ``0``: whole
     documents), and batches are cut by both ``batch_size`` documents and
     ``max_batch_chars`` characters, so memory stays bounded however long the
     documents are. Documents up to ``max_chars`` get the same records as

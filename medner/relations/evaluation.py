@@ -18,7 +18,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc
 
-from ..benchmarking import count_words
+from ..bench.timing import count_words
 from .component import get_relations, prf
 from .features import candidate_pairs, mentions, sentence_ids
 

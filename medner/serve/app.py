@@ -302,10 +302,10 @@ class LoadedPipeline:
 
 def resolve_models(models: List[str]) -> List[Tuple[str, str]]:
     """``(name, what spacy.load gets)`` for each ``--model``, resolved like
-    ``medner annotate --model`` (:func:`medner.pipelines.resolve`; none given:
-    the shipped default). Raises :class:`~medner.pipelines.PipelineNotFound`
+    ``medner annotate --model`` (:func:`medner.annotate.pipelines.resolve`; none given:
+    the shipped default). Raises :class:`~medner.annotate.pipelines.PipelineNotFound`
     (a ``ValueError``) with one line for a name that is nothing loadable."""
-    from ..pipelines import DEFAULT_PIPELINE, resolve
+    from ..annotate.pipelines import DEFAULT_PIPELINE, resolve
 
     return [(name, resolve(name)) for name in (list(models) or [DEFAULT_PIPELINE])]
 

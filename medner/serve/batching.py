@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from ..annotate import BadRecord, Item, annotate_items, count_words, doc_to_record
-from ..long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
+from ..annotate.long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
 
 Result = Union[Dict[str, Any], BadRecord]
 

@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List
 
-from ..long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
+from ..annotate.long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
 
 OPTIONS_ENV = "MEDNER_SERVE_OPTIONS"
 

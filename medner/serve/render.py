@@ -63,7 +63,7 @@ def label_colors(labels: Iterable[str]) -> Dict[str, str]:
 
 def pipeline_colors(nlp) -> Dict[str, str]:
     """Colours for every label the pipeline can output or any component knows."""
-    from ..packaging import output_labels
+    from ..release.packaging import output_labels
 
     return label_colors(set(output_labels(nlp)) | set(pipeline_labels(nlp)))
 
@@ -100,7 +100,7 @@ def release_manifest(package: str) -> Optional[Dict[str, Any]]:
 def pipeline_info(name: str, nlp, source: Optional[str] = None) -> Dict[str, Any]:
     """What ``/info`` says about one loaded pipeline: meta, labels, colours,
     the scores from its meta and, for a shipped package, its release manifest's test scores."""
-    from ..packaging import output_labels
+    from ..release.packaging import output_labels
 
     meta = nlp.meta or {}
     labels = output_labels(nlp) or pipeline_labels(nlp)

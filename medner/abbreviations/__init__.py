@@ -1,0 +1,1 @@
+"""Abbreviations: detection of definitions (pure algorithm), the spaCy components, their evaluation."""

@@ -1,0 +1,1 @@
+"""Assertion status of entities (present, negated, uncertain, historical, family): rules, classifier, component."""

@@ -1,0 +1,86 @@
+"""Assertion evaluation on gold spans: every method (and negspacy) judged on the same spans.
+
+The spans are the gold ones of ``doc.spans["assertion"]`` (with their entity
+labels), copied into a fresh doc with no other annotation, so the score measures
+the assertion alone, not the NER in front of it.
+"""
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin, Span
+
+from .component import assertion_prf
+from ..corpus.assertions import ASSERTION_KEY, NEGATED, PRESENT
+
+TARGET_KEY = "medner_assertion_targets"
+
+
+def load_gold(path: Path, nlp: Language) -> List[Doc]:
+    """Docs of a converted ``.spacy`` file that carry gold assertions."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} does not exist: run `spacy project run convert` first")
+    docs = [d for d in DocBin().from_disk(path).get_docs(nlp.vocab) if ASSERTION_KEY in d.spans]
+    if not docs:
+        raise ValueError(f"{path} has no doc.spans['{ASSERTION_KEY}']: re-convert it with this medner version")
+    return docs
+
+
+def target_doc(gold: Doc) -> Doc:
+    """A bare copy of ``gold`` (same tokens, no ents) whose ``TARGET_KEY`` group holds the gold spans with their entity labels."""
+    doc = Doc(gold.vocab, words=[t.text for t in gold], spaces=[bool(t.whitespace_) for t in gold])
+    group = gold.spans[ASSERTION_KEY]
+    labels = group.attrs.get("entity_labels", [""] * len(group))
+    doc.spans[TARGET_KEY] = [Span(doc, s.start, s.end, label=lab) for s, lab in zip(group, labels)]
+    return doc
+
+
+def gold_values(gold: Doc) -> List[str]:
+    return [s.label_ for s in gold.spans[ASSERTION_KEY]]
+
+
+def evaluate_predictor(golds: Sequence[Doc], predict: Callable[[Doc], List[str]]) -> Dict[str, dict]:
+    """Per-value P/R/F1 of ``predict`` (target doc -> one value per target span), with timing."""
+    pairs: List[Tuple[str, str]] = []
+    start = time.perf_counter()
+    for gold in golds:
+        doc = target_doc(gold)
+        pairs.extend(zip(gold_values(gold), predict(doc)))
+    result = assertion_prf(pairs)
+    result["seconds"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+def component_predictor(nlp: Language, name: str) -> Callable[[Doc], List[str]]:
+    """Run the assertion component ``name`` of ``nlp`` on the target spans."""
+    component = nlp.get_pipe(name)
+
+    def predict(doc: Doc) -> List[str]:
+        return component.predict(doc, list(doc.spans[TARGET_KEY]))
+    return predict
+
+
+def negspacy_predictor(nlp: Language) -> Callable[[Doc], List[str]]:
+    """negspacy 1.1.0 out of the box (en_clinical termset, sentencizer for its sentences): negated or present."""
+    try:
+        from negspacy.negation import Negex, default_ts
+    except ImportError:
+        raise ImportError("the negspacy baseline needs negspacy 1.1.0: pip install -e '.[assertion]'") from None
+    from spacy.pipeline import Sentencizer
+
+    sentencizer = Sentencizer()
+    negex = Negex(nlp, "negex", neg_termset=default_ts, span_keys=[TARGET_KEY])
+    baseline = [sentencizer, negex]
+
+    def predict(doc: Doc) -> List[str]:
+        for pipe in baseline:
+            doc = pipe(doc)
+        return [NEGATED if span._.negex else PRESENT for span in doc.spans[TARGET_KEY]]
+    return predict
+
+
+def summary_line(name: str, split: str, result: Dict[str, dict], values: Optional[Sequence[str]] = None) -> str:
+    values = values or [v for v in result if isinstance(result[v], dict)]
+    cells = [f"{v} {100 * result[v]['f']:.1f}" for v in values]
+    return f"{name:<11} {split:<5} acc {100 * result['accuracy']:.1f}  " + "  ".join(cells)

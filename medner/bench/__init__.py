@@ -1,0 +1,1 @@
+"""Speed and robustness measurements: timing, the bad-input battery."""

@@ -1,0 +1,1 @@
+"""Concept linking: the ``medner_linker`` component, its knowledge base, its evaluation."""

@@ -1,0 +1,348 @@
+"""``medner_linker``: link entity mentions to MeSH/MEDIC concept ids, offline, in milliseconds.
+
+For every span in ``doc.ents`` (or ``doc.spans[spans_key]``) it sets
+``span.kb_id_`` to the best concept's id (empty for NIL) and
+``span._.kb_candidates`` to the ranked ``(id, name, score)`` candidates. Steps,
+each switchable for ablations:
+
+1. exact match of the normalised mention against every KB name (score 1.0;
+   concepts sharing a name are ordered by how often training mentions used it);
+2. otherwise char 3-gram TF-IDF nearest neighbours over all names;
+3. label-aware: a CHEMICAL mention searches only chemical names, a DISEASE
+   mention only disease names (``label_types``);
+4. abbreviations: a mention that is a short form found by
+   ``medner_abbreviations`` (``doc._.abbreviations``, each span with
+   ``span._.long_form``) is linked through its long form;
+5. composite mentions ("breast and ovarian cancer") that match no name whole
+   are split and linked part by part; the ids are ``|``-joined;
+6. neoplasm synonyms: a mention without an exact name is also searched with
+   "carcinoma"/"tumour"/"cancer" swapped for the word MeSH uses ("prostate
+   carcinoma" -> "Prostatic Neoplasms"); the variant wins by a margin only.
+
+A mention whose best score is below ``threshold`` is NIL: no id, its
+candidates kept, counted in ``stats``. The KB lives inside the pipeline
+directory (``to_disk``), so ``spacy.load`` needs no download.
+"""
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from spacy import util
+from spacy.language import Language
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.training import Example
+
+from .kb import Candidate, KnowledgeBase, split_composite
+from .kb.names import normalise, synonym_variants
+
+if not Span.has_extension("kb_candidates"):
+    Span.set_extension("kb_candidates", default=None)
+
+DEFAULT_LABEL_TYPES = {"CHEMICAL": ["CHEMICAL"], "MEDICATION": ["CHEMICAL"], "DISEASE": ["DISEASE"]}
+STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviation", "variant", "too_long", "empty",
+         "unlisted_label")
+
+
+@Language.factory(
+    "medner_linker",
+    default_config={
+        "spans_key": None,
+        "n_candidates": 5,
+        "threshold": 0.8,
+        "label_types": DEFAULT_LABEL_TYPES,
+        "link_unlisted_labels": True,
+        "exact_mode": "normalised",
+        "fuzzy": True,
+        "composites": True,
+        "abbreviations": True,
+        "variants": True,
+        "max_chars": 256,
+        "scorer": {"@scorers": "medner.linker_scorer.v1"},
+    },
+    assigns=["token.ent_kb_id", "span._.kb_candidates"],
+    default_score_weights={"kb_acc": 1.0},
+)
+def make_linker(
+    nlp: Language,
+    name: str,
+    spans_key: Optional[str],
+    n_candidates: int,
+    threshold: float,
+    label_types: Dict[str, List[str]],
+    link_unlisted_labels: bool,
+    exact_mode: str,
+    fuzzy: bool,
+    composites: bool,
+    abbreviations: bool,
+    variants: bool,
+    max_chars: int,
+    scorer: Optional[Callable],
+) -> "ConceptLinker":
+    """spans_key: span group to link (None: ``doc.ents``); label_types: entity label -> KB name
+    types it may match (labels not listed search every name, an empty mapping disables label-aware
+    search); link_unlisted_labels: False links only the labels in label_types (a clinical pipeline's
+    LAB_VALUE or NONBIOLOGICAL_LOCATION has no concept in a disease/chemical KB); exact_mode: "lower" or "normalised"; threshold: minimum score for an id (else NIL)."""
+    if exact_mode not in ("lower", "normalised"):
+        raise ValueError(f"[{name}] exact_mode must be 'lower' or 'normalised', got {exact_mode!r}")
+    if n_candidates < 1:
+        raise ValueError(f"[{name}] n_candidates must be at least 1, got {n_candidates}")
+    return ConceptLinker(name, spans_key=spans_key, n_candidates=n_candidates, threshold=threshold,
+                         label_types=label_types, link_unlisted_labels=link_unlisted_labels, exact_mode=exact_mode, fuzzy=fuzzy, composites=composites,
+                         abbreviations=abbreviations, variants=variants, max_chars=max_chars, scorer=scorer)
+
+
+class ConceptLinker:
+    """Holds the KB; all decisions are in :func:`choose`, search in :class:`KnowledgeBase`."""
+
+    def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
+                 threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
+                 link_unlisted_labels: bool = True, exact_mode: str = "normalised", fuzzy: bool = True, composites: bool = True,
+                 abbreviations: bool = True, variants: bool = True, max_chars: int = 256,
+                 scorer: Optional[Callable] = None,
+                 kb: Optional[KnowledgeBase] = None):
+        self.name = name
+        self.cfg = {"spans_key": spans_key, "n_candidates": n_candidates, "threshold": threshold,
+                    "label_types": dict(DEFAULT_LABEL_TYPES if label_types is None else label_types),
+                    "link_unlisted_labels": bool(link_unlisted_labels),
+                    "exact_mode": exact_mode, "fuzzy": fuzzy, "composites": composites,
+                    "abbreviations": abbreviations, "variants": variants, "max_chars": max_chars}
+        self.scorer = scorer
+        self.kb: Optional[KnowledgeBase] = None
+        self.stats: Counter = Counter({k: 0 for k in STATS})
+        self._cache: Dict[Tuple[str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
+        if kb is not None:
+            self.set_kb(kb)
+
+    # ------------------------------------------------------------ setup
+    def set_kb(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._cache = {}
+        self._type_ids = {label: kb.type_ids(types) for label, types in self.cfg["label_types"].items()}
+
+    def initialize(self, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *,
+                   nlp: Optional[Language] = None, kb_path: Optional[str] = None) -> None:
+        """Load the KB built by ``scripts/build_kb.py`` from ``kb_path`` (``[initialize.components]``)."""
+        if kb_path is not None:
+            self.set_kb(KnowledgeBase.from_disk(kb_path))
+        if self.kb is None:
+            raise ValueError(f"[{self.name}] no knowledge base: pass kb_path to initialize (scripts/build_kb.py builds one)")
+
+    # ------------------------------------------------------------ run
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterable[Doc]:
+        for batch in util.minibatch(docs, size=batch_size):
+            self.link_docs(batch)
+            yield from batch
+
+    def link_docs(self, docs: Sequence[Doc]) -> None:
+        """Link every span of every doc; the searches of the whole batch run together."""
+        if self.kb is None:
+            raise ValueError(f"[{self.name}] no knowledge base loaded: run initialize(kb_path=...) or load a pipeline saved with one")
+        plans = [[self._plan(doc, span, long_forms) for span in self._spans(doc)]
+                 for doc in docs for long_forms in [_long_forms(doc) if self.cfg["abbreviations"] else {}]]
+        self._resolve({q for doc_plans in plans for plan in doc_plans for q in plan["queries"]})
+        for doc, doc_plans in zip(docs, plans):
+            results = [self._decide(plan) for plan in doc_plans]
+            self._write(doc, results)
+
+    def _spans(self, doc: Doc) -> List[Span]:
+        key = self.cfg["spans_key"]
+        if key is None:
+            return list(doc.ents)
+        return list(doc.spans[key]) if key in doc.spans else []
+
+    def _plan(self, doc: Doc, span: Span, long_forms: Dict[str, str]) -> dict:
+        """The texts a span will be searched as (whole, long form, composite parts) and its label's types."""
+        text = span.text.strip()
+        type_ids = self._type_ids.get(span.label_) if self.cfg["label_types"] else None
+        plan = {"span": span, "text": text, "types": type_ids, "whole": None, "long": None, "parts": [],
+                "variants": [], "queries": set()}
+        if not self.cfg["link_unlisted_labels"] and span.label_ not in self.cfg["label_types"]:
+            plan["skip"] = "unlisted_label"
+            return plan
+        if not text:
+            plan["skip"] = "empty"
+            return plan
+        if len(text) > self.cfg["max_chars"]:
+            plan["skip"] = "too_long"
+            return plan
+        plan["whole"] = (text, type_ids)
+        plan["queries"].add(plan["whole"])
+        long_form = long_forms.get(text)
+        if long_form and len(long_form) <= self.cfg["max_chars"]:
+            plan["long"] = (long_form, type_ids)
+            plan["queries"].add(plan["long"])
+        if self.cfg["variants"]:
+            plan["variants"] = [(v, type_ids) for v in synonym_variants(text)]
+            plan["queries"].update(plan["variants"])
+        if self.cfg["composites"]:
+            parts = split_composite(text)
+            if len(parts) > 1:
+                plan["parts"] = [(p, type_ids) for p in parts]
+                plan["queries"].update(plan["parts"])
+        return plan
+
+    def _resolve(self, queries: Iterable[Tuple[str, Optional[Tuple[int, ...]]]]) -> None:
+        """Fill the cache: exact hits first, then one batched TF-IDF search per type set."""
+        kb, k = self.kb, self.cfg["n_candidates"]
+        pending: Dict[Optional[Tuple[int, ...]], List[str]] = {}
+        for text, type_ids in queries:
+            if (text, type_ids) in self._cache:
+                continue
+            exact = kb.exact(text, type_ids, mode=self.cfg["exact_mode"])
+            if exact and not self.cfg["fuzzy"]:
+                self._cache[(text, type_ids)] = exact[:k]
+            elif self.cfg["fuzzy"]:
+                self._cache[(text, type_ids)] = exact[:k]
+                pending.setdefault(type_ids, []).append(text)
+            else:
+                self._cache[(text, type_ids)] = []
+        for type_ids, texts in pending.items():
+            for text, found in zip(texts, kb.search(texts, k=k, type_ids=type_ids)):
+                exact = self._cache[(text, type_ids)]
+                seen = {c.id for c in exact}
+                self._cache[(text, type_ids)] = (exact + [c for c in found if c.id not in seen])[:k]
+        if len(self._cache) > 200_000:  # bounded memory on endless streams
+            self._cache = {}
+            self._resolve(queries)
+
+    def _decide(self, plan: dict) -> Tuple[str, List[Tuple[str, str, float]]]:
+        self.stats["mentions"] += 1
+        if plan.get("skip"):
+            self.stats[plan["skip"]] += 1
+            self.stats["nil"] += 1
+            return "", []
+        lookup = lambda q: self._cache.get(q, [])  # noqa: E731
+        kb_id, candidates, how = choose(
+            lookup(plan["whole"]), lookup(plan["long"]) if plan["long"] else None,
+            [lookup(p) for p in plan["parts"]], self.cfg["threshold"], [lookup(v) for v in plan["variants"]])
+        self.stats[how] += 1
+        self.stats["linked" if kb_id else "nil"] += 1
+        return kb_id, [c.as_tuple() for c in candidates]
+
+    def _write(self, doc: Doc, results: List[Tuple[str, list]]) -> None:
+        spans = self._spans(doc)
+        new_spans = [Span(doc, s.start, s.end, label=s.label, kb_id=kb_id, span_id=s.id)
+                     for s, (kb_id, _) in zip(spans, results)]
+        key = self.cfg["spans_key"]
+        if key is None:
+            doc.set_ents(new_spans, default="unmodified")
+        else:
+            old = doc.spans[key]
+            doc.spans[key] = SpanGroup(doc, name=key, attrs=dict(old.attrs), spans=new_spans)
+        # span extensions are keyed by offsets, label and kb_id: set them on the final spans
+        for span, (_, candidates) in zip(new_spans, results):
+            span._.kb_candidates = candidates
+
+    # ------------------------------------------------------------ serialization
+    def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
+        if self.kb is None:
+            raise ValueError(f"[{self.name}] cannot save a linker without a knowledge base")
+        util.to_disk(path, {"cfg": lambda p: p.write_text(_json(self.cfg), encoding="utf8"),
+                            "kb": lambda p: self.kb.to_disk(p)}, exclude)
+
+    def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "ConceptLinker":
+        """Load the KB saved beside the pipeline; runtime options come from the pipeline config."""
+        util.from_disk(path, {"kb": lambda p: self.set_kb(KnowledgeBase.from_disk(p))}, exclude)
+        return self
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
+        return (self.scorer or score_kb_ids)(examples)
+
+
+VARIANT_MARGIN = 0.05
+
+
+def choose(whole: List[Candidate], long: Optional[List[Candidate]], parts: List[List[Candidate]],
+           threshold: float, variants: Sequence[List[Candidate]] = ()) -> Tuple[str, List[Candidate], str]:
+    """Pick (kb_id, ranked candidates, how) for one mention from its searched forms.
+
+    The long form of an abbreviation wins when it scores at least as well as the
+    short form; a synonym variant wins when the whole has no exact name and the
+    variant scores ``VARIANT_MARGIN`` higher; composite parts win when the whole
+    has no exact name and every part scores above both the threshold and the whole.
+    """
+    best = whole
+    how = "exact" if whole and whole[0].score >= 1.0 else "fuzzy"
+    if how == "fuzzy":
+        for variant in variants:
+            if variant and variant[0].score > (best[0].score if best else 0.0) + VARIANT_MARGIN:
+                best, how = variant, "variant"
+    if long and (not whole or long[0].score >= whole[0].score):
+        best, how = long, "abbreviation"
+    top = best[0].score if best else 0.0
+    if parts and top < 1.0 and all(p for p in parts):
+        part_tops = [p[0] for p in parts]
+        if min(c.score for c in part_tops) >= max(threshold, top):
+            ids = list(dict.fromkeys(c.id for c in part_tops))
+            merged = sorted({c.id: c for p in parts for c in p}.values(), key=lambda c: -c.score)
+            return "|".join(ids), merged, "composite"
+    if not best or top < threshold:
+        return "", best, how
+    return best[0].id, best, how
+
+
+def _long_forms(doc: Doc) -> Dict[str, str]:
+    """Short-form text -> long-form text, from ``medner_abbreviations`` (empty if it did not run).
+
+    Keyed by text, not offsets: an entity "ALT" is linked through "alanine
+    aminotransferase" wherever the document defined it.
+    """
+    if not Doc.has_extension("abbreviations") or not Span.has_extension("long_form"):
+        return {}
+    try:  # medner's detector keeps the pairs in span groups: read them in one pass
+        from ..abbreviations.component import abbreviation_pairs
+        pairs = abbreviation_pairs(doc)
+    except ImportError:  # another detector with the same interface
+        pairs = [(short, short._.long_form) for short in doc._.abbreviations or ()]
+    found: Dict[str, str] = {}
+    for short, long_span in pairs:
+        if long_span is not None:
+            found.setdefault(short.text, long_span.text if isinstance(long_span, Span) else str(long_span))
+    return found
+
+
+def _json(data: dict) -> str:
+    import json
+    return json.dumps(data, indent=2)
+
+
+def score_kb_ids(examples: Iterable[Example]) -> Dict[str, Any]:
+    """``kb_acc``: share of gold entities with an id whose predicted span (same offsets) has that id."""
+    total = correct = 0
+    for eg in examples:
+        predicted = {(s.start_char, s.end_char): s.kb_id_ for s in eg.predicted.ents}
+        for gold in eg.reference.ents:
+            if not gold.kb_id_:
+                continue
+            total += 1
+            correct += predicted.get((gold.start_char, gold.end_char)) == gold.kb_id_
+    return {"kb_acc": correct / total if total else None}
+
+
+@util.registry.scorers("medner.linker_scorer.v1")
+def make_linker_scorer() -> Callable[..., Dict[str, Any]]:
+    return score_kb_ids
+
+
+def add_linker(nlp: Language, kb: KnowledgeBase, *, abbreviations: bool = True,
+               config: Optional[Dict[str, Any]] = None, name: str = "medner_linker") -> ConceptLinker:
+    """Append ``medner_abbreviations`` (unless a detector is present, or disabled) and ``medner_linker`` with ``kb``.
+
+    The linker goes last, so it links what ``ner`` (or a merge component) left
+    in ``doc.ents``. Saving ``nlp`` afterwards writes the KB inside the pipeline.
+    """
+    from ..abbreviations import component as _abbreviations  # noqa: F401  (registers the factory)
+
+    if name in nlp.pipe_names:
+        raise ValueError(f"the pipeline already has a component named {name!r}")
+    config = dict(config or {})
+    config.setdefault("abbreviations", abbreviations)
+    detectors = ("medner_abbreviations", "medner_abbreviation_propagation")  # the latter detects too
+    if abbreviations and not any(nlp.get_pipe_meta(p).factory in detectors for p in nlp.pipe_names):
+        nlp.add_pipe("medner_abbreviations")
+    linker = nlp.add_pipe("medner_linker", name=name, config=config)
+    linker.set_kb(kb)
+    return linker

@@ -1,0 +1,1 @@
+"""Named-entity recognition: Hugging Face token classifiers, dictionary features, merging systems."""

@@ -1,0 +1,1 @@
+"""Packaging the shipped pipelines: wheels, the clean-venv check."""
