@@ -22,7 +22,7 @@ def main(
     model_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="scripts/train_relations.py's output"),
     output: Path = typer.Argument(..., help="JSON metrics to write"),
     pipeline: Optional[str] = typer.Option(None, "--pipeline", help="NER + linker pipeline for the end-to-end scores"),
-    timing_docs: int = typer.Option(100, "--timing-docs", help="Test texts to time the component on"),
+    timing_docs: int = typer.Option(50, "--timing-docs", help="Test texts to time the component on"),
 ):
     if corpus not in CORPORA:
         msg.fail(f"corpus must be one of {sorted(CORPORA)}, not {corpus!r}", exits=1)
