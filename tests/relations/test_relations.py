@@ -205,3 +205,20 @@ def test_annotate_jsonl_has_relations(trained, tmp_path):
     offsets = {(e["start"], e["end"]) for e in first["entities"]}
     assert all(tuple(r["head"]) in offsets and tuple(r["tail"]) in offsets for r in first["relations"])
     assert records[1]["relations"] == []
+
+
+def test_serve_returns_the_relations_of_medner_annotate(trained):
+    import httpx
+
+    from medner.annotate import Item, doc_to_record
+    from medner.serve.app import create_app
+    from medner.serve.options import ServeOptions
+    from serve_helpers import running_server
+
+    options = ServeOptions(max_body_bytes=20_000, max_text_chars=2_000, max_texts=10, request_timeout_s=10.0,
+                           batch_docs=8, batch_wait_ms=5.0, max_chars=2_000, max_batch_chars=10_000)
+    with running_server(create_app(options, {"relations": trained})) as (url, _):
+        with httpx.Client(base_url=url, timeout=30) as client:
+            [record] = client.post("/annotate", json={"text": TEXT}).json()["documents"]
+    assert record["relations"] == doc_to_record(trained(TEXT), Item(0, TEXT, {}, "test"))["relations"]
+    assert [(TEXT[slice(*r["head"])], TEXT[slice(*r["tail"])]) for r in record["relations"]] == [("Lithium", "tremor")]
