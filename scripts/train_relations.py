@@ -20,7 +20,7 @@ def main(
     corpus: str = typer.Argument(..., help=f"one of {sorted(CORPORA)}"),
     asset_dir: Path = typer.Argument(..., exists=True, file_okay=False),
     output_dir: Path = typer.Argument(..., help="Pipeline directory to write"),
-    record: Path = typer.Option(..., "--record", help="JSON with the dev grid, the chosen settings and the reader counts"),
+    record: Path = typer.Option(..., "--record", help="JSON: dev grid, chosen settings, reader counts"),
     pipeline: Optional[str] = typer.Option(None, "--pipeline", help="NER + linker pipeline whose dev entities choose the threshold"),
 ):
     if corpus not in CORPORA:

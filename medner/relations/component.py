@@ -122,7 +122,8 @@ def make_relations(
         raise ValueError(f"[{name}] label_pairs must be [head, tail] pairs, got {label_pairs}")
     return RelationExtractor(name, label=label, label_pairs=label_pairs, level=level,
                              max_sentence_distance=max_sentence_distance, threshold=threshold,
-                             at_least_one=at_least_one, regularization=regularization, priors=priors, spans_key=spans_key, scorer=scorer)
+                             at_least_one=at_least_one, regularization=regularization, priors=priors,
+                             spans_key=spans_key, scorer=scorer)
 
 
 class RelationExtractor:
@@ -186,6 +187,8 @@ class RelationExtractor:
             raise ValueError(f"[{self.name}] the training examples give no candidate pairs "
                              f"(entities with labels {self.cfg['label_pairs']}?)")
         self.weights = fit_logistic(rows, labels, c=self.cfg["regularization"])
+        if not self.cfg["priors"]:
+            self.priors = Priors()  # not used: not saved
 
     # ------------------------------------------------------------ prediction
     def predict_scores(self, doc: Doc) -> Tuple[List[Candidate], List[float]]:
