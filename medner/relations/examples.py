@@ -102,18 +102,6 @@ def _anchor(doc: Doc, start: int, end: int):
     return best
 
 
-def training_examples(docs: List[Doc], predicted: Optional[List[Doc]] = None) -> List[Example]:
-    """Examples for ``initialize``: ``predicted`` docs (default: the gold docs, entities included) against the gold."""
-    predicted = docs if predicted is None else predicted
-    out = []
-    for pred, gold in zip(predicted, docs):
-        x = pred.copy()
-        if RELATIONS_KEY in x.spans:
-            del x.spans[RELATIONS_KEY]
-        out.append(Example(x, gold))
-    return out
-
-
 def strip_relations(docs: List[Doc]) -> List[Doc]:
     """Copies of ``docs`` without stored relations (what a relation component gets as input)."""
     out = []
@@ -123,6 +111,11 @@ def strip_relations(docs: List[Doc]) -> List[Doc]:
             del x.spans[RELATIONS_KEY]
         out.append(x)
     return out
+
+
+def training_examples(docs: List[Doc], predicted: Optional[List[Doc]] = None) -> List[Example]:
+    """Examples for ``initialize``: ``predicted`` docs (default: the gold docs, entities included) against the gold."""
+    return [Example(x, gold) for x, gold in zip(strip_relations(docs if predicted is None else predicted), docs)]
 
 
 def cdr_gold_set(rel_docs: List[RelationDoc]) -> set:
