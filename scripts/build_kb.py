@@ -9,7 +9,9 @@ from wasabi import msg
 
 from medner.bench.timing import directory_size_mb
 from medner.linking.kb import KnowledgeBase
-from medner.ner.vocab.sources import VocabularyFormatError, read_medic, read_mesh_descriptors, read_training_mentions
+from medner.ner.vocab.sources import (
+    VocabularyFormatError, read_drug_dictionary, read_medic, read_mesh_descriptors, read_training_mentions,
+)
 
 
 def main(
@@ -18,6 +20,8 @@ def main(
     mesh: Path = typer.Option(Path("assets/vocab/mesh_descriptors.tsv"), exists=True, dir_okay=False),
     mentions: List[str] = typer.Option(["bc5cdr:assets/bc5cdr:train", "ncbi_disease:assets/ncbi_disease:train"], "--mentions",
                                        help="DATASET:ASSET_DIR:SPLIT[+SPLIT] whose gold-ID mentions become names"),
+    drugs: Path = typer.Option(None, "--drugs", exists=True, dir_okay=False,
+                               help="drug-named-entity-recognition's dictionary: drug names (and DrugBank IDs) join the KB"),
     record: Path = typer.Option(None, "--record", help="Also write build time and size to this JSON file"),
 ):
     started = time.perf_counter()
@@ -29,7 +33,11 @@ def main(
 
     try:
         vocab = list(read_medic(medic)) + list(read_mesh_descriptors(mesh))
-        kb = KnowledgeBase.build(vocab, training(), meta={"medic": str(medic), "mesh": str(mesh), "mentions": list(mentions)})
+        if drugs:
+            mesh_names = {c.ids[0]: c.names[0] for c in vocab if c.type == "CHEMICAL"}
+            vocab += list(read_drug_dictionary(drugs, mesh_names))
+        kb = KnowledgeBase.build(vocab, training(), meta={"medic": str(medic), "mesh": str(mesh), "drugs": str(drugs or ""),
+                                                          "mentions": list(mentions)})
     except VocabularyFormatError as err:
         msg.fail(str(err), exits=1)
     kb.to_disk(output_dir)

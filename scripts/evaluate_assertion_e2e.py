@@ -14,7 +14,7 @@ from spacy.tokens import DocBin
 from wasabi import msg
 
 from medner.assertion.evaluation import summary_line
-from medner.assertion.component import assertion_prf
+from medner.assertion.scorer import assertion_prf
 from medner.corpus.assertions import ASSERTION_KEY, ASSERTION_VALUES, PRESENT
 
 

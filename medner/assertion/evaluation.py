@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
-from .component import assertion_prf
+from .scorer import assertion_prf
 from ..corpus.assertions import ASSERTION_KEY, NEGATED, PRESENT
 
 TARGET_KEY = "medner_assertion_targets"

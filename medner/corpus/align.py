@@ -6,6 +6,10 @@ add up to the number of annotations it holds:
 ``kept``          aligned to token boundaries as given
 ``fixed``         kept after trimming surrounding whitespace and/or expanding
                   to the enclosing token boundaries
+``missing``       a partial corpus's span whose tokens become *missing* values
+                  (PHEE's adverse effect: it holds diseases PHEE does not label)
+``outside``       a label the dataset's schema leaves out on purpose (MACCROBAT's
+                  ``Coreference`` in the clinical schema): its tokens stay "O"
 ``overlap``       dropped because it overlaps a longer (or earlier) kept span
 ``unalignable``   dropped: no token span covers it (e.g. only whitespace)
 ``discontinuous`` dropped: a brat span in several fragments
@@ -19,7 +23,7 @@ Attributes (brat ``A`` lines) are accounted the same way, in
 """
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -28,8 +32,8 @@ from spacy.util import filter_spans
 from .assertions import ASSERTION_KEY, AssertionSchema, strongest
 from .records import SourceDoc, SourceSpan
 
-OUTCOMES = ("kept", "fixed", "overlap", "unalignable", "discontinuous", "invalid", "unknown_label")
-DROPS = OUTCOMES[2:]
+OUTCOMES = ("kept", "fixed", "missing", "outside", "overlap", "unalignable", "discontinuous", "invalid", "unknown_label")
+DROPS = OUTCOMES[4:]
 MAX_EXAMPLES = 20
 # Each attribute line ends in one of these: attached to an aligned span of the
 # assertion group, not an assertion (MACCROBAT's TREND), its span was dropped
@@ -136,10 +140,16 @@ def source_to_doc(
     label_map: Optional[Callable[[str], Optional[str]]] = None,
     strict: bool = False,
     assertion_schema: Optional[AssertionSchema] = None,
+    missing_labels: Sequence[str] = (),
+    outside_unmapped: bool = False,
 ) -> Doc:
     """Tokenize ``source.text`` with ``nlp`` and set ``doc.ents`` from its spans.
 
-    ``label_map`` maps a source label to the schema label (None: unknown label).
+    ``label_map`` maps a source label to the schema label (None: unknown label,
+    or with ``outside_unmapped`` a label the schema leaves out, counted ``outside``).
+    Spans labelled one of ``missing_labels`` make their tokens (those not inside
+    a kept entity) missing values, so that NER training neither rewards nor
+    penalises predictions there.
     In strict mode any drop raises ``StrictAlignmentError`` naming the document,
     the offsets and, where known, the line. With ``assertion_schema`` the gold
     assertions go to ``doc.spans["assertion"]`` (``set_gold_assertions``).
@@ -159,8 +169,18 @@ def source_to_doc(
         dropped_why[id(span)] = f"{outcome}: {why}"
 
     candidates: List[Tuple[Span, SourceSpan, bool]] = []
+    missing_tokens = set()
     for span in source.spans:
+        if span.label in missing_labels:
+            for start, end in span.fragments or ((span.start, span.end),):
+                covered = doc.char_span(start, end, alignment_mode="expand")
+                missing_tokens.update(range(covered.start, covered.end) if covered is not None else ())
+            report.add("missing", source, span)
+            continue
         label = label_map(span.label) if label_map else span.label
+        if label is None and outside_unmapped:
+            report.add("outside", source, span)
+            continue
         if label is None:
             drop("unknown_label", span, f"label {span.label!r} is not in the schema")
             continue
@@ -200,10 +220,27 @@ def source_to_doc(
         won = {"winner": [winner.start_char, winner.end_char, winner.label_]} if winner else {}
         drop("overlap", span, f"overlaps a kept span {won.get('winner')}", **won)
     doc.ents = kept
+    if missing_tokens:
+        set_missing(doc, missing_tokens)
     if assertion_schema is not None:
         aligned = {id(span): spacy_span for spacy_span, span, _ in candidates}
         set_gold_assertions(doc, source, aligned, dropped_why, assertion_schema, report)
     return doc
+
+
+def set_missing(doc: Doc, token_indices: Iterable[int]) -> int:
+    """Mark the given tokens that are outside every entity as missing NER values; return how many."""
+    in_ents = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+    chosen = sorted(set(token_indices) - in_ents)
+    runs: List[Span] = []
+    for i in chosen:
+        if runs and runs[-1].end == i:
+            runs[-1] = doc[runs[-1].start:i + 1]
+        else:
+            runs.append(doc[i:i + 1])
+    if runs:
+        doc.set_ents([], missing=runs, default="unmodified")
+    return len(chosen)
 
 
 def set_gold_assertions(
@@ -294,6 +331,8 @@ def convert_documents(
     label_map: Optional[Callable[[str], Optional[str]]] = None,
     strict: bool = False,
     assertion_schema: Optional[AssertionSchema] = None,
+    missing_labels: Sequence[str] = (),
+    outside_unmapped: bool = False,
 ) -> Tuple[List[Doc], Dict[str, FileReport]]:
     """Convert many documents; return the docs and one ``FileReport`` per source file."""
     reports: Dict[str, FileReport] = {}
@@ -301,7 +340,8 @@ def convert_documents(
     for source in sources:
         report = reports.setdefault(source.path, FileReport(path=source.path))
         doc = source_to_doc(nlp, source, report, label_map=label_map, strict=strict,
-                            assertion_schema=assertion_schema)
+                            assertion_schema=assertion_schema, missing_labels=missing_labels,
+                            outside_unmapped=outside_unmapped)
         doc.user_data["medner_id"] = source.id
         docs.append(doc)
     return docs, reports

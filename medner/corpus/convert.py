@@ -32,7 +32,9 @@ def convert_dataset(
         if limit is not None:
             sources = sources[:limit]
         docs, file_reports = convert_documents(nlp, sources, label_map=spec.label_map, strict=strict,
-                                               assertion_schema=spec.assertion_schema)
+                                               assertion_schema=spec.assertion_schema,
+                                               missing_labels=spec.missing_labels,
+                                               outside_unmapped=spec.outside_unmapped)
         DocBin(docs=docs, store_user_data=True).to_disk(output_dir / f"{split}.spacy")
         report["splits"][split] = _summarise(file_reports, n_docs=len(docs))
     srsly.write_json(output_dir / "report.json", report)

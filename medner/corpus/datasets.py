@@ -23,6 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from .assertions import MACCROBAT_ASSERTIONS, AssertionSchema
 from .readers import read_brat, read_dataturks_json, read_pubtator
 from .records import SourceDoc
+from .schema import CLINICAL_LABELS, PHEE_MISSING, maccrobat_clinical_label, phee_label
 
 SPLITS = ("train", "dev", "test")
 SPLIT_SEED = 20201
@@ -55,6 +56,10 @@ class Dataset:
     labels: Sequence[str] = field(default_factory=list)
     source: Dict[str, str] = field(default_factory=dict)  # name, url, license: goes into package meta
     assertion_schema: Optional[AssertionSchema] = None  # gold assertions -> doc.spans["assertion"]
+    # A partial corpus: spans of these source labels make their tokens missing NER values.
+    missing_labels: Sequence[str] = ()
+    # Labels the schema leaves out on purpose are "outside" (counted), not unknown.
+    outside_unmapped: bool = False
 
 
 def seeded_split(docs: List[SourceDoc], split: str, seed: int = SPLIT_SEED) -> List[SourceDoc]:
@@ -76,6 +81,10 @@ def _pubtator_files(files: Dict[str, str]) -> Callable[[Path, str], List[SourceD
 
 def _read_maccrobat(asset_dir: Path, split: str) -> List[SourceDoc]:
     return seeded_split(list(read_brat(asset_dir)), split)
+
+
+def _read_phee(asset_dir: Path, split: str) -> List[SourceDoc]:
+    return list(read_brat(asset_dir / split))
 
 
 def _read_corona(asset_dir: Path, split: str) -> List[SourceDoc]:
@@ -117,6 +126,45 @@ DATASETS: Dict[str, Dataset] = {
         assertion_schema=MACCROBAT_ASSERTIONS,
         source={"name": "MACCROBAT2020", "url": "https://github.com/Saieiei/NLP/tree/main/MACCROBAT2020 (mirror of the figshare collection)",
                 "license": "CC BY 4.0; cite Caufield et al. 2019"},
+    ),
+    "maccrobat_clinical": Dataset(
+        name="maccrobat_clinical",
+        description="MACCROBAT2020 in the clinical schema (11 types: medications, diseases, symptoms, "
+                    "treatments, tests, lab values, anatomy, dosage, frequency, route, duration)",
+        label_map=maccrobat_clinical_label,
+        read_split=_read_maccrobat,
+        labels=list(CLINICAL_LABELS),
+        assertion_schema=MACCROBAT_ASSERTIONS,
+        outside_unmapped=True,
+        source={"name": "MACCROBAT2020", "url": "https://github.com/Saieiei/NLP/tree/main/MACCROBAT2020 (mirror of the figshare collection)",
+                "license": "CC BY 4.0; cite Caufield et al. 2019"},
+    ),
+    "phee": Dataset(
+        name="phee",
+        description="PHEE: adverse-drug-event arguments in 4,827 case-report sentences (drugs, dosage, route, "
+                    "frequency, duration; partial: other argument tokens are missing values)",
+        label_map=phee_label,
+        read_split=_read_phee,
+        labels=["MEDICATION", "DOSAGE", "ROUTE", "FREQUENCY", "DURATION"],
+        missing_labels=PHEE_MISSING,
+        outside_unmapped=True,
+        source={"name": "PHEE", "url": "https://github.com/ZhaoyueSun/PHEE (data/clean @ 41489b0)",
+                "license": "MIT; cite Sun et al. 2022 (EMNLP Findings)"},
+    ),
+    "bc5cdr_clinical": Dataset(
+        name="bc5cdr_clinical",
+        description="BC5CDR's chemicals as extra MEDICATION examples for the clinical schema (partial: its diseases, "
+                    "which include symptoms, are missing values)",
+        label_map=fixed_map({"Chemical": "MEDICATION"}),
+        read_split=_pubtator_files({
+            "train": "CDR_TrainingSet.PubTator.txt",
+            "dev": "CDR_DevelopmentSet.PubTator.txt",
+            "test": "CDR_TestSet.PubTator.txt",
+        }),
+        labels=["MEDICATION"],
+        missing_labels=("Disease",),
+        source={"name": "BioCreative V CDR (BC5CDR)", "url": "https://biocreative.bioinformatics.udel.edu/tasks/biocreative-v/track-3-cdr/",
+                "license": "public domain (NLM); cite Li et al. 2016 and Wei et al. 2015"},
     ),
     "corona2": Dataset(
         name="corona2",

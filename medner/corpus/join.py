@@ -1,7 +1,7 @@
 """Join converted corpora into one training set with a shared label set (e.g. DISEASE from BC5CDR + NCBI-disease).
 
 Entities outside ``labels`` are dropped, so their tokens become "O" (not
-missing): a DISEASE-only model trained on BC5CDR must learn that chemicals are
+missing; tokens already missing stay so): a DISEASE-only model trained on BC5CDR must learn that chemicals are
 not diseases. Documents keep their order, corpus by corpus.
 """
 from pathlib import Path
@@ -14,9 +14,12 @@ __all__ = ["keep_labels", "join_corpora"]
 
 
 def keep_labels(doc: Doc, labels: Iterable[str]) -> Doc:
-    """``doc`` with only the entities whose label is in ``labels`` (in place)."""
+    """``doc`` with only the entities whose label is in ``labels`` (in place); the tokens of the
+    others become "O", and tokens whose annotation is missing (a partial corpus) stay missing."""
     wanted = set(labels)
-    doc.set_ents([ent for ent in doc.ents if ent.label_ in wanted], default="outside")
+    kept = [ent for ent in doc.ents if ent.label_ in wanted]
+    dropped = [ent for ent in doc.ents if ent.label_ not in wanted]
+    doc.set_ents(kept, outside=dropped, default="unmodified")
     return doc
 
 

@@ -25,7 +25,7 @@ directory (``to_disk``), so ``spacy.load`` needs no download.
 """
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple
 
 from spacy import util
 from spacy.language import Language
@@ -35,8 +35,20 @@ from spacy.training import Example
 from .kb import Candidate, KnowledgeBase, split_composite
 from .kb.names import normalise, synonym_variants
 
+ExactMode = Literal["lower", "normalised"]  # how a mention matches a name exactly: lower-cased, or medner.linking.kb.names.normalise
+
 if not Span.has_extension("kb_candidates"):
     Span.set_extension("kb_candidates", default=None)
+# Every identifier of the linked concept (MeSH first, then DrugBank for a drug of the drug dictionary).
+if not Span.has_extension("concept_ids"):
+    Span.set_extension("concept_ids", default=None)
+
+
+def _drugbank_id(span: Span) -> str:
+    return next((i for i in span._.concept_ids or () if i.startswith("DB")), "")
+
+
+Span.set_extension("drugbank_id", getter=_drugbank_id, force=True)
 
 DEFAULT_LABEL_TYPES = {"CHEMICAL": ["CHEMICAL"], "MEDICATION": ["CHEMICAL"], "DISEASE": ["DISEASE"]}
 STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviation", "variant", "too_long", "empty",
@@ -59,7 +71,7 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
         "max_chars": 256,
         "scorer": {"@scorers": "medner.linker_scorer.v1"},
     },
-    assigns=["token.ent_kb_id", "span._.kb_candidates"],
+    assigns=["token.ent_kb_id", "span._.kb_candidates", "span._.concept_ids"],
     default_score_weights={"kb_acc": 1.0},
 )
 def make_linker(
@@ -70,7 +82,7 @@ def make_linker(
     threshold: float,
     label_types: Dict[str, List[str]],
     link_unlisted_labels: bool,
-    exact_mode: str,
+    exact_mode: ExactMode,
     fuzzy: bool,
     composites: bool,
     abbreviations: bool,
@@ -96,7 +108,7 @@ class ConceptLinker:
 
     def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
                  threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
-                 link_unlisted_labels: bool = True, exact_mode: str = "normalised", fuzzy: bool = True, composites: bool = True,
+                 link_unlisted_labels: bool = True, exact_mode: ExactMode = "normalised", fuzzy: bool = True, composites: bool = True,
                  abbreviations: bool = True, variants: bool = True, max_chars: int = 256,
                  scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):
@@ -233,10 +245,21 @@ class ConceptLinker:
             old = doc.spans[key]
             doc.spans[key] = SpanGroup(doc, name=key, attrs=dict(old.attrs), spans=new_spans)
         # span extensions are keyed by offsets, label and kb_id: set them on the final spans
-        for span, (_, candidates) in zip(new_spans, results):
+        for span, (kb_id, candidates) in zip(new_spans, results):
             span._.kb_candidates = candidates
+            span._.concept_ids = self.kb.ids_of(kb_id) if kb_id else []
 
     # ------------------------------------------------------------ serialization
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        if self.kb is None:
+            raise ValueError(f"[{self.name}] cannot save a linker without a knowledge base")
+        return util.to_bytes({"cfg": lambda: _json(self.cfg), "kb": self.kb.to_bytes}, exclude)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ConceptLinker":
+        """Load the KB packed by ``to_bytes``; runtime options come from the pipeline config (as ``from_disk``)."""
+        util.from_bytes(bytes_data, {"cfg": lambda b: None, "kb": lambda b: self.set_kb(KnowledgeBase.from_bytes(b))}, exclude)
+        return self
+
     def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
         if self.kb is None:
             raise ValueError(f"[{self.name}] cannot save a linker without a knowledge base")

@@ -12,12 +12,14 @@ CHEMICAL, a training mention -> its label).
 import gzip
 import io
 import json
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import srsly
 
 from medner.ner.vocab.sources import VocabConcept
 
@@ -101,7 +103,8 @@ class KnowledgeBase:
         """Merge vocabularies (earlier wins for a shared id) and training mentions into one KB.
 
         A vocabulary concept whose ids are all known already is skipped (MeSH
-        descriptors that MEDIC holds); a training mention whose id is unknown
+        descriptors that MEDIC holds), unless it ``extends_known`` (a drug of the
+        drug dictionary: its names and DrugBank ID join the MeSH concept); a training mention whose id is unknown
         creates a concept (supplementary ``C…`` chemicals, ``+`` combinations).
         """
         started = time.perf_counter()
@@ -131,7 +134,18 @@ class KnowledgeBase:
 
         n_vocab = 0
         for concept in concepts:
-            if all(i in id_to_concept for i in concept.ids):
+            known = [id_to_concept[i] for i in concept.ids if i in id_to_concept]
+            if known and concept.extends_known:
+                # A drug whose MeSH descriptor is in already: its names and DrugBank ID join that concept.
+                index = known[0]
+                for id_ in concept.ids:
+                    if id_ not in id_to_concept:
+                        concept_ids[index].append(id_)
+                        id_to_concept[id_] = index
+                for name in concept.names:
+                    add_name(name, index, concept.type, 0)
+                continue
+            if len(known) == len(concept.ids):
                 continue
             index = add_concept(concept.ids, concept.names[0], concept.type)
             n_vocab += 1
@@ -296,6 +310,22 @@ class KnowledgeBase:
                 data=matrix.data.astype(np.float16), indices=matrix.indices.astype(np.int32),
                 indptr=matrix.indptr.astype(np.int32), shape=np.array(matrix.shape),
             )
+
+    def to_bytes(self) -> bytes:
+        """The ``to_disk`` files packed into one msgpack message (``nlp.to_bytes()`` keeps the KB)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            self.to_disk(tmp)
+            return srsly.msgpack_dumps({name: (Path(tmp) / name).read_bytes() for name in FILES})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "KnowledgeBase":
+        """Read a KB written by ``to_bytes``, with the checks (and ``KBFileError`` messages) of ``from_disk``."""
+        files = srsly.msgpack_loads(data)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in FILES:
+                if name in files:
+                    (Path(tmp) / name).write_bytes(files[name])
+            return cls.from_disk(tmp)
 
     @classmethod
     def from_disk(cls, path: PathLike) -> "KnowledgeBase":

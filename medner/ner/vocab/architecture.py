@@ -15,7 +15,7 @@ from thinc.api import Embed, Maxout, Model, chain, concatenate, with_array
 from thinc.types import Floats2d, Ints1d
 
 from .component import TAGS_ATTR
-from .tags import N_TAG_IDS
+from .tags import n_tag_ids
 
 __all__ = ["build_vocab_features", "vocab_tag_ids"]
 
@@ -26,12 +26,25 @@ def build_vocab_features(
     width: Optional[int] = None,
     feature_width: int = 16,
 ) -> Model[List[Doc], List[Floats2d]]:
+    """Two dictionary sources (MEDIC, MESH): ``medner.VocabFeatures.v2`` with ``n_sources = 2``."""
+    return build_vocab_features_v2(embed, width=width, feature_width=feature_width, n_sources=2)
+
+
+@registry.architectures("medner.VocabFeatures.v2")
+def build_vocab_features_v2(
+    embed: Model[List[Doc], List[Floats2d]],
+    width: Optional[int] = None,
+    feature_width: int = 16,
+    n_sources: int = 2,
+) -> Model[List[Doc], List[Floats2d]]:
     """``embed``'s vectors + an embedding of the dictionary tags (``feature_width`` dims), mixed to ``width``.
 
-    ``width=None``: the width ``embed`` produces, found at initialization, so a
-    transformer listener over any local model needs no second config value.
+    ``n_sources``: how many sources ``medner_vocab_features`` has (its ``sources``), which
+    fixes the number of tag ids (3 ** n_sources). ``width=None``: the width ``embed``
+    produces, found at initialization, so a transformer listener over any local model
+    needs no second config value.
     """
-    tag_embed = chain(vocab_tag_ids(), with_array(Embed(feature_width, N_TAG_IDS)))
+    tag_embed = chain(vocab_tag_ids(), with_array(Embed(feature_width, n_tag_ids(n_sources))))
     joined = concatenate(embed, tag_embed)
     mix = with_array(Maxout(width, nP=3, dropout=0.0, normalize=True))
     model: Model[List[Doc], List[Floats2d]] = Model(

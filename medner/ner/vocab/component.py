@@ -5,11 +5,12 @@ embeds its tags next to the hash embeddings, so the network learns how much
 to trust a dictionary match (MeSH names "Rats" or "Time" match everywhere).
 
 * ``doc._.vocab_tags``: one tag id per token (see ``medner.ner.vocab.tags``:
-  O/B/I per source, MEDIC and MESH, 9 ids);
+  O/B/I per source; the config's ``sources``, MEDIC and MESH by default, 9 ids,
+  or with DRUG, the drug names of drug-named-entity-recognition, 27 ids);
 * ``token._.vocab_match``: the readable tag, "B-MEDIC I-MESH" or "O".
 
 The dictionary is built once by ``initialize`` from the vocabulary files
-(``[initialize.components.<name>]`` ``medic_path`` / ``mesh_path``), tokenized
+(``[initialize.components.<name>]`` ``medic_path`` / ``mesh_path`` / ``drug_path``), tokenized
 with the pipeline's own tokenizer, and saved with the pipeline
 (``vocab_patterns.msgpack.gz``), so a packaged pipeline needs no vocabulary
 file at run time. Names are matched on ``Token.lower``, abbreviations ("ALL",
@@ -19,7 +20,7 @@ load; within a source the longest match wins.
 """
 import gzip
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Union
+from typing import Callable, Dict, Iterable, List, Literal, Optional, Union
 
 import srsly
 from spacy.language import Language
@@ -29,6 +30,8 @@ from spacy.util import SimpleFrozenList, from_bytes, from_disk, to_bytes, to_dis
 from spacy.vocab import Vocab
 
 from .tags import SOURCES, PhraseIndex, describe_tag, is_abbreviation, iter_tokenized, tag_ids, vocabulary_names
+
+Source = Literal["MEDIC", "MESH", "DRUG"]
 
 __all__ = ["VocabFeatureTagger", "TAGS_ATTR", "make_vocab_features"]
 
@@ -44,7 +47,14 @@ if not Doc.has_extension(TAGS_ATTR):
 
 def _token_vocab_match(token: Token) -> str:
     tags = token.doc._.get(TAGS_ATTR)
-    return "O" if tags is None else describe_tag(tags[token.i])
+    if tags is None:
+        return "O"
+    sources = token.doc.user_data.get(SOURCES_KEY, SOURCES)
+    return describe_tag(tags[token.i], sources)
+
+
+# The sources a doc's tags were made with (the tags are only readable with them).
+SOURCES_KEY = "medner_vocab_sources"
 
 
 Token.set_extension("vocab_match", getter=_token_vocab_match, force=True)
@@ -52,20 +62,24 @@ Token.set_extension("vocab_match", getter=_token_vocab_match, force=True)
 
 @Language.factory(
     "medner_vocab_features",
-    default_config={},
+    default_config={"sources": list(SOURCES)},
     assigns=[f"doc._.{TAGS_ATTR}", "token._.vocab_match"],
 )
-def make_vocab_features(nlp: Language, name: str) -> "VocabFeatureTagger":
-    """No settings: the dictionary is the component's state, built by ``initialize``."""
-    return VocabFeatureTagger(nlp.vocab, name)
+def make_vocab_features(nlp: Language, name: str, sources: List[Source]) -> "VocabFeatureTagger":
+    """``sources``: which dictionaries mark tokens, in tag-id order (the architecture's
+    ``n_sources`` must equal their number); the dictionary itself is built by ``initialize``."""
+    return VocabFeatureTagger(nlp.vocab, name, sources=sources)
 
 
 class VocabFeatureTagger:
     """Sets ``doc._.vocab_tags`` from the saved dictionary (token lists per match mode and source)."""
 
-    def __init__(self, vocab: Vocab, name: str = "medner_vocab_features"):
+    def __init__(self, vocab: Vocab, name: str = "medner_vocab_features", sources: Iterable[str] = SOURCES):
         self.vocab = vocab
         self.name = name
+        self.sources = tuple(sources)
+        if len(set(self.sources)) != len(self.sources) or not self.sources:
+            raise ValueError(f"{name}: sources must be distinct and non-empty, got {list(self.sources)}")
         # patterns[mode][source] = token lists; mode "lower" (lower-cased words) or "exact"
         self.patterns: Dict[str, Dict[str, List[List[str]]]] = {}
         self.indexes: Dict[str, PhraseIndex] = {}
@@ -81,22 +95,27 @@ class VocabFeatureTagger:
         nlp: Optional[Language] = None,
         medic_path: Optional[Union[str, Path]] = None,
         mesh_path: Optional[Union[str, Path]] = None,
+        drug_path: Optional[Union[str, Path]] = None,
     ) -> None:
-        """Build the dictionary from MEDIC (``IDS||NAME|SYNONYM...``) and MeSH descriptors (``ID<TAB>NAME``)."""
-        if medic_path is None or mesh_path is None:
+        """Build the dictionary from MEDIC (``IDS||NAME|SYNONYM...``), MeSH descriptors (``ID<TAB>NAME``)
+        and drug-named-entity-recognition's ``drug_ner_dictionary.pkl.bz2``: those of ``sources``."""
+        given = {"MEDIC": medic_path, "MESH": mesh_path, "DRUG": drug_path}
+        paths = {source: given[source] for source in self.sources}
+        absent = [f"{source.lower()}_path" for source, path in paths.items() if path is None]
+        if absent:
             raise ValueError(
-                f"{self.name}: initialize needs medic_path and mesh_path "
-                f"([initialize.components.{self.name}] in the config), got {medic_path!r} and {mesh_path!r}"
+                f"{self.name}: initialize needs {', '.join(absent)} for sources {list(self.sources)} "
+                f"([initialize.components.{self.name}] in the config)"
             )
-        for path in (medic_path, mesh_path):
+        for path in paths.values():
             if not Path(path).is_file():
                 raise ValueError(f"{self.name}: vocabulary file not found: {path}")
         tokenizer = nlp.tokenizer if nlp is not None else None
         tokenize = (lambda names: tokenizer.pipe(names, batch_size=1000)) if tokenizer is not None else (
             lambda names: (Doc(self.vocab, words=name.split()) for name in names)
         )
-        patterns: Dict[str, Dict[str, List[List[str]]]] = {mode: {s: [] for s in SOURCES} for mode in MATCH_ATTRS}
-        for source, names in vocabulary_names(medic_path, mesh_path).items():
+        patterns: Dict[str, Dict[str, List[List[str]]]] = {mode: {s: [] for s in self.sources} for mode in MATCH_ATTRS}
+        for source, names in vocabulary_names(paths).items():
             seen = set()
             for name, words in iter_tokenized(names, tokenize):
                 mode = "exact" if is_abbreviation(name) else "lower"
@@ -110,10 +129,10 @@ class VocabFeatureTagger:
 
     def set_patterns(self, patterns: Dict[str, Dict[str, List[List[str]]]]) -> None:
         """Replace the dictionary and rebuild the indexes (``{mode: {source: [[word, ...], ...]}}``)."""
-        unknown = set(patterns) - set(MATCH_ATTRS) | {s for by_source in patterns.values() for s in by_source} - set(SOURCES)
+        unknown = set(patterns) - set(MATCH_ATTRS) | {s for by_source in patterns.values() for s in by_source} - set(self.sources)
         if unknown:
             raise ValueError(f"{self.name}: unknown match modes or sources {sorted(unknown)}; "
-                             f"modes {sorted(MATCH_ATTRS)}, sources {list(SOURCES)}")
+                             f"modes {sorted(MATCH_ATTRS)}, sources {list(self.sources)}")
         self.patterns = patterns
         self.indexes = {}
         for mode, by_source in patterns.items():
@@ -126,11 +145,13 @@ class VocabFeatureTagger:
         if not self.indexes:
             raise ValueError(f"{self.name} has no dictionary: call nlp.initialize() with medic_path and mesh_path, "
                              f"or load a trained pipeline")
-        matches: Dict[str, List] = {source: [] for source in SOURCES}
+        matches: Dict[str, List] = {source: [] for source in self.sources}
         for mode, index in self.indexes.items():
             for source, start, end in index.matches(_TOKEN_KEYS[mode](doc)):
                 matches[source].append((start, end))
-        doc._.set(TAGS_ATTR, tag_ids(len(doc), matches))
+        doc._.set(TAGS_ATTR, tag_ids(len(doc), matches, self.sources))
+        if self.sources != SOURCES:
+            doc.user_data[SOURCES_KEY] = self.sources
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 1000) -> Iterable[Doc]:

@@ -3,9 +3,12 @@
 Each yields plain records; ``medner.linking.kb.base.KnowledgeBase.build`` decides how
 they become concepts and names.
 """
+import bz2
+import builtins
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 PathLike = Union[str, Path]
 
@@ -21,6 +24,9 @@ class VocabConcept:
     ids: List[str]
     names: List[str]
     type: str
+    # Names and ids of a concept whose id is known already join that concept (drug names
+    # for a MeSH descriptor) instead of being skipped.
+    extends_known: bool = False
 
 
 def _lines(path: Path) -> Iterator[Tuple[int, str]]:
@@ -79,3 +85,67 @@ def read_training_mentions(dataset: str, asset_dir: PathLike, splits: Tuple[str,
                 if not span.kb_id or "|" in span.kb_id or label is None:
                     continue
                 yield doc.text[span.start:span.end], label, span.kb_id
+
+
+# drug-named-entity-recognition's dictionary is a pickle: read it with an unpickler that
+# builds only plain containers and scalars, so a tampered file cannot run code.
+_SAFE_PICKLE_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool"}
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if module == "builtins" and name in _SAFE_PICKLE_BUILTINS:
+            return getattr(builtins, name)
+        raise VocabularyFormatError(f"drug dictionary holds a {module}.{name} object; only plain data is read")
+
+
+def load_drug_dictionary(path: PathLike) -> dict:
+    """The raw dictionary of drug-named-entity-recognition (``drug_ner_dictionary.pkl.bz2``):
+    ``drug_variant_to_canonical`` (variant -> canonical names) and ``drug_canonical_to_data``."""
+    path = Path(path)
+    try:
+        with bz2.open(path, "rb") as file_:
+            data = _PlainUnpickler(file_).load()
+    except (OSError, EOFError, pickle.UnpicklingError) as err:
+        raise VocabularyFormatError(f"{path}: not a bz2 pickle of drug-named-entity-recognition: {err}") from err
+    missing = {"drug_variant_to_canonical", "drug_canonical_to_data"} - set(data if isinstance(data, dict) else ())
+    if missing:
+        raise VocabularyFormatError(f"{path}: drug dictionary lacks {sorted(missing)}")
+    return data
+
+
+def read_drug_dictionary(path: PathLike, mesh_names: Optional[Dict[str, str]] = None,
+                         concept_type: str = "CHEMICAL") -> Iterator[VocabConcept]:
+    """One concept per canonical drug: its name variants (canonical first) and its identifiers.
+
+    ``ids`` are the DrugBank ID (``DB00331``) and the MeSH ID; the library's MeSH ID is
+    often the drug's class (metformin -> D007004 "Hypoglycemic Agents"), so with
+    ``mesh_names`` (MeSH ID -> preferred name) a MeSH ID is kept only where the
+    descriptor names the drug itself (its name or a variant), and a descriptor whose
+    name is one of the drug's names is taken where the library gives none or a class.
+    A drug with neither ID gets ``DRUG:<canonical name>``.
+    """
+    data = load_drug_dictionary(path)
+    mesh_by_name = {name.lower(): mesh for mesh, name in (mesh_names or {}).items()}
+    variants: Dict[str, List[str]] = {}
+    for variant, canonicals in data["drug_variant_to_canonical"].items():
+        for canonical in canonicals:
+            variants.setdefault(canonical, []).append(variant)
+    for canonical, record in data["drug_canonical_to_data"].items():
+        names = [record.get("name") or canonical] + [v for v in variants.get(canonical, []) if v != canonical]
+        names += [s for s in record.get("synonyms", []) if isinstance(s, str)]
+        # A few variants hold tabs or line breaks: one space, as text has them.
+        names = [" ".join(name.split()) for name in names if name.strip()]
+        lowered = {n.lower() for n in names} | {canonical.lower()}
+        ids = []
+        mesh_id = record.get("mesh_id")
+        if mesh_id and (mesh_names is None or mesh_names.get(mesh_id, "").lower() in lowered):
+            ids.append(mesh_id)
+        else:
+            named = next((mesh_by_name[n.lower()] for n in names if n.lower() in mesh_by_name), None)
+            if named:
+                ids.append(named)
+        if record.get("drugbank_id"):
+            ids.append(record["drugbank_id"])
+        yield VocabConcept(ids=ids or [f"DRUG:{canonical}"], names=list(dict.fromkeys(names)), type=concept_type,
+                           extends_known=True)

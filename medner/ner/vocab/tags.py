@@ -8,7 +8,8 @@ embeds the tags is ``medner.ner.vocab.architecture``.
 
 Tag encoding: each source gives every token one of O/B/I (0/1/2); a token's
 tag id is ``sum(tag[source] * 3 ** index(source))``, so two sources give 9 ids
-(0 = outside every match).
+and three 27 (0 = outside every match). A pipeline chooses its sources (MEDIC,
+MESH, DRUG) in the component's config; their order fixes the ids.
 """
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Sequence, Tuple, Union
@@ -19,9 +20,17 @@ from spacy.strings import hash_string
 
 PathLike = Union[str, Path]
 
-# The order fixes the tag ids: MEDIC = 3**0, MESH = 3**1.
+# The sources a dictionary can hold: MEDIC diseases, MeSH descriptors, drug names
+# (drug-named-entity-recognition's dictionary). The default (0.2.0 pipelines) is the
+# first two; the order fixes the tag ids: MEDIC = 3**0, MESH = 3**1, DRUG = 3**2.
+KNOWN_SOURCES: Tuple[str, ...] = ("MEDIC", "MESH", "DRUG")
 SOURCES: Tuple[str, ...] = ("MEDIC", "MESH")
 N_TAG_IDS = 3 ** len(SOURCES)
+
+
+def n_tag_ids(n_sources: int) -> int:
+    """How many tag ids ``n_sources`` sources give (O/B/I each)."""
+    return 3 ** n_sources
 OUTSIDE, BEGIN, INSIDE = 0, 1, 2
 _TAG_LETTERS = "OBI"
 # Abbreviations longer than this are matched case-insensitively like other names.
@@ -55,16 +64,21 @@ def keep_name(name: str) -> bool:
     return is_abbreviation(stripped) or stripped.lower() not in STOP_WORDS
 
 
-def vocabulary_names(medic_path: PathLike, mesh_path: PathLike) -> Dict[str, List[str]]:
-    """Names per source (``SOURCES``): MEDIC names and synonyms, MeSH descriptor names, with
-    MeSH-style inverted names also in reading order; filtered by :func:`keep_name`, deduplicated."""
+def vocabulary_names(paths: Dict[str, PathLike]) -> Dict[str, List[str]]:
+    """Names per source (keys of ``paths``: MEDIC, MESH, DRUG): MEDIC names and synonyms, MeSH
+    descriptor names, drug-name variants, with MeSH-style inverted names also in reading order;
+    filtered by :func:`keep_name`, deduplicated."""
     # Imported here: only building the dictionary reads the vocabularies; a pipeline that
     # runs the saved dictionary does not load the KB package.
-    from .sources import read_medic, read_mesh_descriptors
+    from .sources import read_drug_dictionary, read_medic, read_mesh_descriptors
 
-    readers = {"MEDIC": read_medic(medic_path), "MESH": read_mesh_descriptors(mesh_path)}
+    read = {"MEDIC": read_medic, "MESH": read_mesh_descriptors, "DRUG": read_drug_dictionary}
+    unknown = sorted(set(paths) - set(KNOWN_SOURCES))
+    if unknown:
+        raise ValueError(f"unknown dictionary sources {unknown}; known: {list(KNOWN_SOURCES)}")
+    readers = {source: read[source](path) for source, path in paths.items()}
     names_by_source: Dict[str, List[str]] = {}
-    for source in SOURCES:
+    for source in readers:
         seen = set()
         names = []
         for concept in readers[source]:
@@ -89,10 +103,11 @@ def longest_matches(spans: Iterable[Tuple[int, int]]) -> List[Tuple[int, int]]:
     return sorted(chosen)
 
 
-def tag_ids(n_tokens: int, matches: Dict[str, Iterable[Tuple[int, int]]]) -> List[int]:
+def tag_ids(n_tokens: int, matches: Dict[str, Iterable[Tuple[int, int]]],
+            sources: Sequence[str] = SOURCES) -> List[int]:
     """One tag id per token from each source's matches (longest match wins within a source)."""
     ids = [0] * n_tokens
-    for index, source in enumerate(SOURCES):
+    for index, source in enumerate(sources):
         weight = 3 ** index
         for start, end in longest_matches(matches.get(source, ())):
             ids[start] += BEGIN * weight
@@ -101,12 +116,31 @@ def tag_ids(n_tokens: int, matches: Dict[str, Iterable[Tuple[int, int]]]) -> Lis
     return ids
 
 
-def describe_tag(tag_id: int) -> str:
+def source_tag(tag_id: int, index: int) -> int:
+    """The O/B/I tag (0/1/2) that source number ``index`` gives in ``tag_id``."""
+    return (tag_id // 3 ** index) % 3
+
+
+def source_spans(tags: Sequence[int], index: int) -> List[Tuple[int, int]]:
+    """The ``(start, end)`` token spans of source number ``index`` encoded in ``tags`` (a doc's tag ids)."""
+    spans: List[Tuple[int, int]] = []
+    start = None
+    for i, tag_id in enumerate(list(tags) + [0]):
+        tag = source_tag(tag_id, index)
+        if start is not None and tag != INSIDE:
+            spans.append((start, i))
+            start = None
+        if tag == BEGIN:
+            start = i
+    return spans
+
+
+def describe_tag(tag_id: int, sources: Sequence[str] = SOURCES) -> str:
     """Readable form of a tag id: "B-MEDIC I-MESH", "O" when outside every match."""
-    if not 0 <= tag_id < N_TAG_IDS:
-        raise ValueError(f"tag id must be in 0..{N_TAG_IDS - 1}, got {tag_id}")
+    if not 0 <= tag_id < n_tag_ids(len(sources)):
+        raise ValueError(f"tag id must be in 0..{n_tag_ids(len(sources)) - 1}, got {tag_id}")
     parts = []
-    for source in SOURCES:
+    for source in sources:
         tag_id, tag = divmod(tag_id, 3)
         if tag != OUTSIDE:
             parts.append(f"{_TAG_LETTERS[tag]}-{source}")
