@@ -122,23 +122,30 @@ def _prf(tp: int, fp: int, fn: int) -> dict:
 class ClinicalTestSets:
     maccrobat: List[Doc]
     phee: List[Doc]
+    notes: Optional[List[Doc]] = None  # the clinical-notes regression set: scored with test only
 
 
 def evaluate_clinical(annotate: Annotator, test_sets: ClinicalTestSets) -> dict:
     """One system's row: MACCROBAT clinical per label and overall, PHEE MEDICATION strict and overlap."""
     maccrobat_pred = annotate([d.text for d in test_sets.maccrobat])
     phee_pred = annotate([d.text for d in test_sets.phee])
-    return {
+    result = {
         "maccrobat": score_entities(maccrobat_pred, test_sets.maccrobat, labels=CLINICAL_LABELS),
         "phee_medication": score_label_with_missing(phee_pred, test_sets.phee, "MEDICATION"),
     }
+    if test_sets.notes is not None:
+        from .clinical_notes import score_notes
+
+        result["notes"] = score_notes(annotate([d.text for d in test_sets.notes]), test_sets.notes)
+    return result
 
 
 SYSTEM_KINDS = ("pipeline", "drug_library", "medic_lookup")
 
 
 def load_test_sets(paths: Dict[str, str], split: str, vocab) -> ClinicalTestSets:
-    """The gold docs of one split (``paths`` hold ``{split}`` placeholders)."""
+    """The gold docs of one split (``paths`` hold ``{split}`` placeholders); with test, the notes set
+    (``paths["notes"]``) too."""
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
@@ -149,6 +156,10 @@ def load_test_sets(paths: Dict[str, str], split: str, vocab) -> ClinicalTestSets
         if not path.is_file():
             raise FileNotFoundError(f"no gold file {path} (run the convert commands first)")
         docs[name] = list(DocBin().from_disk(path).get_docs(vocab))
+    if split == "test" and paths.get("notes"):
+        from ..corpus.notes import read_notes
+
+        docs["notes"] = read_notes(paths["notes"])
     return ClinicalTestSets(**docs)
 
 
@@ -189,7 +200,7 @@ def render_table(records: Sequence[dict], split: str) -> str:
         if row is None:
             continue
         per_label = row["maccrobat"]["per_label"]
-        notes = row.get("notes") or {}
+        notes = (row.get("notes") or {}).get("ner_exact", {})
         values = [per_label.get(label, {}).get("f") for label in TABLE_LABELS] + [
             row["maccrobat"]["f1"], row["phee_medication"]["strict"]["f"], row["phee_medication"]["overlap"]["f"],
             notes.get("per_label", {}).get("MEDICATION", {}).get("f"), notes.get("f1")]
