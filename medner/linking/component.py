@@ -259,6 +259,16 @@ class ConceptLinker:
         util.from_disk(path, {"kb": lambda p: self.set_kb(KnowledgeBase.from_disk(p))}, exclude)
         return self
 
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        if self.kb is None:
+            raise ValueError(f"[{self.name}] cannot serialize a linker without a knowledge base")
+        return util.to_bytes({"cfg": lambda: _json(self.cfg), "kb": self.kb.to_bytes}, exclude)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ConceptLinker":
+        """Restore the KB from ``to_bytes``; runtime options come from the pipeline config, as in ``from_disk``."""
+        util.from_bytes(bytes_data, {"kb": lambda b: self.set_kb(KnowledgeBase.from_bytes(b))}, exclude)
+        return self
+
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
         return (self.scorer or score_kb_ids)(examples)
 

@@ -1,0 +1,87 @@
+"""Drug names in the KB: they join the MeSH concept, bring its DrugBank ID, and survive serialization."""
+import bz2
+import pickle
+
+import pytest
+import spacy
+import srsly
+
+from medner.linking.component import ConceptLinker, add_linker
+from medner.linking.kb import KBFileError, KnowledgeBase
+from medner.ner.vocab.sources import read_drug_dictionary, read_mesh_descriptors
+
+MESH = "D008687\tMetformin\nD009270\tNaloxone\nD007004\tHypoglycemic Agents\nD014859\tWarfarin\n"
+DRUGS = {
+    "drug_variant_to_canonical": {"metformin": ["metformin"], "glucophage": ["metformin"],
+                                  "naloxone": ["naloxone"], "narcan": ["naloxone"], "zorbitol": ["zorbitol"]},
+    "drug_canonical_to_data": {
+        "metformin": {"name": "Metformin", "mesh_id": "D007004", "drugbank_id": "DB00331"},
+        "naloxone": {"name": "Naloxone", "mesh_id": "D009270", "drugbank_id": "DB01183"},
+        "zorbitol": {"name": "Zorbitol", "drugbank_id": "DB99999"},
+    },
+}
+
+
+def build_kb(folder, with_drugs=True):
+    (folder / "mesh.tsv").write_text(MESH, encoding="utf8")
+    vocab = list(read_mesh_descriptors(folder / "mesh.tsv"))
+    if with_drugs:
+        with bz2.open(folder / "drugs.pkl.bz2", "wb") as file_:
+            pickle.dump(DRUGS, file_)
+        mesh_names = {c.ids[0]: c.names[0] for c in vocab}
+        vocab += list(read_drug_dictionary(folder / "drugs.pkl.bz2", mesh_names))
+    return KnowledgeBase.build(vocab, [("Coumadin", "CHEMICAL", "D014859")])
+
+
+@pytest.fixture(scope="module")
+def drug_kb(tmp_path_factory):
+    return build_kb(tmp_path_factory.mktemp("drugs"))
+
+
+def linked(nlp, text, mentions):
+    doc = nlp.make_doc(text)
+    doc.ents = [doc.char_span(text.index(m), text.index(m) + len(m), label=label) for m, label in mentions]
+    return nlp(doc)
+
+
+def test_drug_names_join_the_mesh_concept_with_the_drugbank_id_appended(drug_kb, tmp_path):
+    # 4 MeSH descriptors + Coumadin's concept is Warfarin's + one drug MeSH lacks: no duplicate Metformin concept
+    assert len(drug_kb) == 5
+    assert drug_kb.ids_of("D008687") == ["D008687", "DB00331"]
+    assert drug_kb.ids_of("DB01183") == ["D009270", "DB01183"]
+    assert [c.id for c in drug_kb.exact("Glucophage")] == ["D008687"]
+    assert [c.id for c in drug_kb.exact("narcan")] == ["D009270"]
+    # the class descriptor the library named for metformin gets neither its names nor its DrugBank ID
+    assert drug_kb.ids_of("D007004") == ["D007004"] and not drug_kb.exact("glucophage")[1:]
+    assert drug_kb.exact("zorbitol")[0].id == "DB99999"
+    without = build_kb(tmp_path, with_drugs=False)
+    assert not without.exact("Glucophage") and without.ids_of("D008687") == ["D008687"]
+
+
+def test_linked_span_gets_concept_ids_and_drugbank_id(drug_kb):
+    nlp = spacy.blank("en")
+    add_linker(nlp, drug_kb, abbreviations=False)
+    doc = linked(nlp, "Glucophage and Coumadin were given.", [("Glucophage", "MEDICATION"), ("Coumadin", "CHEMICAL")])
+    assert [e.kb_id_ for e in doc.ents] == ["D008687", "D014859"]
+    assert doc.ents[0]._.concept_ids == ["D008687", "DB00331"]
+    assert doc.ents[0]._.drugbank_id == "DB00331"
+    assert doc.ents[1]._.concept_ids == ["D014859"] and doc.ents[1]._.drugbank_id == ""
+
+
+def test_to_bytes_round_trip_keeps_the_drugbank_id(drug_kb):
+    nlp = spacy.blank("en")
+    add_linker(nlp, drug_kb, abbreviations=False, config={"threshold": 0.5})
+    data = nlp.to_bytes()
+    loaded = spacy.blank("en")
+    loaded.add_pipe("medner_linker", config={"threshold": 0.5, "abbreviations": False})
+    loaded.from_bytes(data)
+    assert len(loaded.get_pipe("medner_linker").kb) == len(drug_kb)
+    doc = linked(loaded, "Narcan reversed it.", [("Narcan", "CHEMICAL")])
+    assert doc.ents[0].kb_id_ == "D009270" and doc.ents[0]._.drugbank_id == "DB01183"
+
+
+def test_linker_bytes_without_kb_or_broken_are_refused(drug_kb):
+    with pytest.raises(ValueError, match="cannot serialize a linker without a knowledge base"):
+        ConceptLinker().to_bytes()
+    with pytest.raises(KBFileError, match="knowledge base bytes: missing concepts.tsv.gz, names.tsv.gz, tfidf.npz"):
+        KnowledgeBase.from_bytes(srsly.msgpack_dumps({"meta.json": b"{}"}))
