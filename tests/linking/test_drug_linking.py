@@ -7,7 +7,9 @@ import spacy
 import srsly
 
 from medner.linking.component import ConceptLinker, add_linker
+from medner.linking.evaluation import gold_mentions, score_gold_mentions
 from medner.linking.kb import KBFileError, KnowledgeBase
+from medner.linking.kb.names import salt_variants
 from medner.ner.vocab.sources import read_drug_dictionary, read_mesh_descriptors
 
 MESH = "D008687\tMetformin\nD009270\tNaloxone\nD007004\tHypoglycemic Agents\nD014859\tWarfarin\n"
@@ -85,3 +87,46 @@ def test_linker_bytes_without_kb_or_broken_are_refused(drug_kb):
         ConceptLinker().to_bytes()
     with pytest.raises(KBFileError, match="knowledge base bytes: missing concepts.tsv.gz, names.tsv.gz, tfidf.npz"):
         KnowledgeBase.from_bytes(srsly.msgpack_dumps({"meta.json": b"{}"}))
+
+
+def test_salt_and_ester_words_are_dropped_only_as_a_variant():
+    assert salt_variants("metformin hydrochloride") == ["metformin"]
+    assert salt_variants("Sodium valproate") == ["valproate"]
+    assert salt_variants("betamethasone dipropionate") == ["betamethasone"]
+    assert salt_variants("metformin") == [] and salt_variants("sodium") == []
+
+
+def test_salt_form_links_to_the_parent_drug(tmp_path):
+    (tmp_path / "mesh.tsv").write_text(MESH, encoding="utf8")
+    kb = KnowledgeBase.build(read_mesh_descriptors(tmp_path / "mesh.tsv"),
+                             [("ondansetron hydrochloride", "CHEMICAL", "D017294")])
+    text, mention = "Metformin hydrochloride was started.", [("Metformin hydrochloride", "CHEMICAL")]
+    nlp = spacy.blank("en")
+    without = ConceptLinker(kb=kb, abbreviations=False, salt_forms=False, threshold=0.0)
+    doc = linked_with(without, nlp, text, mention)
+    # fuzzy only: the "hydrochloride" n-grams cost the right concept its score (below the 0.8 default threshold)
+    assert without.stats["fuzzy"] == 1 and dict((c[0], c[2]) for c in doc.ents[0]._.kb_candidates).get("D008687", 0) < 0.8
+    with_salts = ConceptLinker(kb=kb, abbreviations=False, threshold=0.0)
+    doc = linked_with(with_salts, nlp, text, mention)
+    assert doc.ents[0].kb_id_ == "D008687" and doc.ents[0]._.kb_candidates[0][2] == 1.0
+    assert with_salts.stats["variant"] == 1
+
+
+def linked_with(linker, nlp, text, mentions):
+    doc = nlp.make_doc(text)
+    doc.ents = [doc.char_span(text.index(m), text.index(m) + len(m), label=label) for m, label in mentions]
+    return linker(doc)
+
+
+def test_gold_scoring_reports_the_drug_subset(drug_kb):
+    nlp = spacy.blank("en")
+    text = "Glucophage, Narcan and Coumadin."
+    doc = nlp.make_doc(text)
+    doc.ents = [doc.char_span(text.index(m), text.index(m) + len(m), label="CHEMICAL", kb_id=i)
+                for m, i in [("Glucophage", "D008687"), ("Narcan", "D009270"), ("Coumadin", "D014859")]]
+    mentions = gold_mentions([doc])
+    ConceptLinker(kb=drug_kb, abbreviations=False).link_docs([doc])
+    scores = score_gold_mentions(drug_kb, mentions, [doc], seen={"coumadin", "narcan"},
+                                 subsets={"drugs": {"glucophage", "narcan"}})
+    assert scores["CHEMICAL/drugs"]["n"] == 2 and scores["CHEMICAL/drugs"]["acc1"] == 100.0
+    assert scores["CHEMICAL/drugs_unseen"]["n"] == 1 and scores["CHEMICAL/all"]["n"] == 3
