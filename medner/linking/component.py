@@ -18,7 +18,8 @@ each switchable for ablations:
 6. neoplasm synonyms: a mention without an exact name is also searched with
    "carcinoma"/"tumour"/"cancer" swapped for the word MeSH uses ("prostate
    carcinoma" -> "Prostatic Neoplasms"); the variant wins by a margin only;
-7. salt and ester forms (``salt_forms``): "metformin hydrochloride", "sodium
+7. salt and ester forms (``salt_forms``, off: no gain on BC5CDR dev, the drug
+   dictionary lists the salts already): "metformin hydrochloride", "sodium
    valproate" are also searched without the salt words, a variant like step 6.
 
 A mention whose best score is below ``threshold`` is NIL: no id, its
@@ -68,7 +69,7 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
         "composites": True,
         "abbreviations": True,
         "variants": True,
-        "salt_forms": True,
+        "salt_forms": False,
         "max_chars": 256,
         "scorer": {"@scorers": "medner.linker_scorer.v1"},
     },
@@ -111,7 +112,7 @@ class ConceptLinker:
     def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
                  threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
                  link_unlisted_labels: bool = True, exact_mode: str = "normalised", fuzzy: bool = True, composites: bool = True,
-                 abbreviations: bool = True, variants: bool = True, salt_forms: bool = True, max_chars: int = 256,
+                 abbreviations: bool = True, variants: bool = True, salt_forms: bool = False, max_chars: int = 256,
                  scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):
         self.name = name
@@ -252,7 +253,19 @@ class ConceptLinker:
         # span extensions are keyed by offsets, label and kb_id: set them on the final spans
         for span, (kb_id, candidates) in zip(new_spans, results):
             span._.kb_candidates = candidates
-            span._.concept_ids = self.kb.ids_of(kb_id) if kb_id else []
+            span._.concept_ids = self._concept_ids(kb_id, candidates) if kb_id else []
+
+    def _concept_ids(self, kb_id: str, candidates: List[Tuple[str, str, float]]) -> List[str]:
+        """The linked concept's ids, plus the DrugBank ID of another concept with the very same name when it has none.
+
+        BC5CDR's training mention "atorvastatin" keeps its 2015 id C065179 (and wins the exact tie by
+        its prior), while MeSH's Atorvastatin D000069059 is the concept the drug dictionary joined.
+        """
+        ids = self.kb.ids_of(kb_id)
+        if "|" in kb_id or not candidates or candidates[0][2] < 1.0 or any(i.startswith("DB") for i in ids):
+            return ids
+        same_name = [i for c in candidates if c[2] >= 1.0 and c[0] != kb_id for i in self.kb.ids_of(c[0]) if i.startswith("DB")]
+        return ids + same_name[:1]
 
     # ------------------------------------------------------------ serialization
     def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:

@@ -15,7 +15,9 @@ from medner.ner.vocab.sources import read_drug_dictionary, read_mesh_descriptors
 MESH = "D008687\tMetformin\nD009270\tNaloxone\nD007004\tHypoglycemic Agents\nD014859\tWarfarin\n"
 DRUGS = {
     "drug_variant_to_canonical": {"metformin": ["metformin"], "glucophage": ["metformin"],
-                                  "naloxone": ["naloxone"], "narcan": ["naloxone"], "zorbitol": ["zorbitol"]},
+                                  "naloxone": ["naloxone"], "narcan": ["naloxone"], "zorbitol": ["zorbitol"],
+                                  # the library has such names ("tradename \t = sirturo"): a tab once broke names.tsv.gz
+                                  "narcan\tnasal spray": ["naloxone"]},
     "drug_canonical_to_data": {
         "metformin": {"name": "Metformin", "mesh_id": "D007004", "drugbank_id": "DB00331"},
         "naloxone": {"name": "Naloxone", "mesh_id": "D009270", "drugbank_id": "DB01183"},
@@ -24,7 +26,7 @@ DRUGS = {
 }
 
 
-def build_kb(folder, with_drugs=True):
+def build_kb(folder, with_drugs=True, mentions=(("Coumadin", "CHEMICAL", "D014859"),)):
     (folder / "mesh.tsv").write_text(MESH, encoding="utf8")
     vocab = list(read_mesh_descriptors(folder / "mesh.tsv"))
     if with_drugs:
@@ -32,7 +34,7 @@ def build_kb(folder, with_drugs=True):
             pickle.dump(DRUGS, file_)
         mesh_names = {c.ids[0]: c.names[0] for c in vocab}
         vocab += list(read_drug_dictionary(folder / "drugs.pkl.bz2", mesh_names))
-    return KnowledgeBase.build(vocab, [("Coumadin", "CHEMICAL", "D014859")])
+    return KnowledgeBase.build(vocab, mentions)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,17 @@ def test_linked_span_gets_concept_ids_and_drugbank_id(drug_kb):
     assert doc.ents[1]._.concept_ids == ["D014859"] and doc.ents[1]._.drugbank_id == ""
 
 
+def test_a_training_id_that_wins_the_name_still_gets_the_drugs_drugbank_id(tmp_path):
+    # BC5CDR's gold "atorvastatin" is C065179; MeSH's Atorvastatin descriptor is the concept with DB01076
+    kb = build_kb(tmp_path, mentions=[("glucophage", "CHEMICAL", "C000123")])
+    nlp = spacy.blank("en")
+    add_linker(nlp, kb, abbreviations=False)
+    doc = linked(nlp, "Glucophage and naloxone.", [("Glucophage", "MEDICATION"), ("naloxone", "CHEMICAL")])
+    assert doc.ents[0].kb_id_ == "C000123"
+    assert doc.ents[0]._.concept_ids == ["C000123", "DB00331"] and doc.ents[0]._.drugbank_id == "DB00331"
+    assert doc.ents[1]._.concept_ids == ["D009270", "DB01183"]
+
+
 def test_to_bytes_round_trip_keeps_the_drugbank_id(drug_kb):
     nlp = spacy.blank("en")
     add_linker(nlp, drug_kb, abbreviations=False, config={"threshold": 0.5})
@@ -80,6 +93,7 @@ def test_to_bytes_round_trip_keeps_the_drugbank_id(drug_kb):
     assert len(loaded.get_pipe("medner_linker").kb) == len(drug_kb)
     doc = linked(loaded, "Narcan reversed it.", [("Narcan", "CHEMICAL")])
     assert doc.ents[0].kb_id_ == "D009270" and doc.ents[0]._.drugbank_id == "DB01183"
+    assert [c.id for c in loaded.get_pipe("medner_linker").kb.exact("Narcan nasal spray")] == ["D009270"]
 
 
 def test_linker_bytes_without_kb_or_broken_are_refused(drug_kb):
@@ -106,7 +120,7 @@ def test_salt_form_links_to_the_parent_drug(tmp_path):
     doc = linked_with(without, nlp, text, mention)
     # fuzzy only: the "hydrochloride" n-grams cost the right concept its score (below the 0.8 default threshold)
     assert without.stats["fuzzy"] == 1 and dict((c[0], c[2]) for c in doc.ents[0]._.kb_candidates).get("D008687", 0) < 0.8
-    with_salts = ConceptLinker(kb=kb, abbreviations=False, threshold=0.0)
+    with_salts = ConceptLinker(kb=kb, abbreviations=False, threshold=0.0, salt_forms=True)
     doc = linked_with(with_salts, nlp, text, mention)
     assert doc.ents[0].kb_id_ == "D008687" and doc.ents[0]._.kb_candidates[0][2] == 1.0
     assert with_salts.stats["variant"] == 1

@@ -116,6 +116,7 @@ class KnowledgeBase:
         types: List[str] = []
 
         def add_name(text: str, concept: int, type_: str, prior: int) -> None:
+            text = _one_line(text)  # a tab or newline inside a name would break names.tsv.gz
             key = (normalise(text), concept, type_)
             if not key[0]:
                 return
@@ -126,7 +127,7 @@ class KnowledgeBase:
 
         def add_concept(ids: List[str], name: str, type_: str) -> int:
             concept_ids.append(list(ids))
-            concept_names.append(name)
+            concept_names.append(_one_line(name))
             concept_types.append(type_)
             for id_ in ids:
                 id_to_concept.setdefault(id_, len(concept_ids) - 1)
@@ -381,6 +382,11 @@ class KnowledgeBase:
             for name in FILES:
                 (Path(tmp) / name).write_bytes(files[name])
             return cls.from_disk(tmp)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every run of whitespace (tabs, newlines) as one space: a safe TSV field."""
+    return " ".join(text.split())
 
 
 def _write_gz_lines(path: Path, lines: Iterable[str]) -> None:
