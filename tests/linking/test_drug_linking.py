@@ -1,6 +1,7 @@
 """Drug names in the KB: they join the MeSH concept, bring its DrugBank ID, and survive serialization."""
 import bz2
 import pickle
+from pathlib import Path
 
 import pytest
 import spacy
@@ -159,3 +160,28 @@ def test_drug_names_leave_the_tfidf_weights_of_the_other_names_alone(drug_kb, tm
     vocab += list(read_drug_dictionary(tmp_path / "drugs.pkl.bz2", {c.ids[0]: c.names[0] for c in vocab}))
     everything = KnowledgeBase.build(vocab, extension_idf=True)
     assert everything.meta["idf_names"] == len(everything.names) > len(without.names)
+
+
+def test_build_kb_script_leaves_out_drugs_without_ids_and_names_a_bad_dictionary(tmp_path):
+    from script_loader import invoke_script, load_script
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "medic.txt").write_text("D006973||Hypertension|High Blood Pressure\n", encoding="utf8")
+    (tmp_path / "mesh.tsv").write_text(MESH, encoding="utf8")
+    drugs = {"drug_variant_to_canonical": dict(DRUGS["drug_variant_to_canonical"], quuxol=["quuxol"]),
+             "drug_canonical_to_data": dict(DRUGS["drug_canonical_to_data"], quuxol={"name": "Quuxol"})}
+    with bz2.open(tmp_path / "drugs.pkl.bz2", "wb") as file_:
+        pickle.dump(drugs, file_)
+    script = load_script("build_kb")
+    common = ["--medic", tmp_path / "medic.txt", "--mesh", tmp_path / "mesh.tsv",
+              "--mentions", f"ncbi_disease:{root / 'assets' / 'ncbi_disease'}:dev"]
+    result = invoke_script(script, [tmp_path / "kb", *common, "--drugs", tmp_path / "drugs.pkl.bz2"])
+    assert result.exit_code == 0, result.output
+    assert "3 drugs added, 1 without a MeSH or DrugBank ID left out" in result.flat_output
+    kb = KnowledgeBase.from_disk(tmp_path / "kb")
+    assert kb.meta["drugs_left_out_without_id"] == 1 and not kb.exact("quuxol")
+    assert kb.ids_of("D008687") == ["D008687", "DB00331"]
+    (tmp_path / "bad.pkl.bz2").write_bytes(b"not a pickle")
+    result = invoke_script(script, [tmp_path / "kb2", *common, "--drugs", tmp_path / "bad.pkl.bz2"])
+    assert result.exit_code == 1 and "bad.pkl.bz2: not a bz2 pickle" in result.flat_output
+    assert "Traceback" not in result.output
