@@ -81,11 +81,17 @@ def annotate(
     print_entities: bool = typer.Option(False, "--print", help="Also print each document's entities as a table (single process)."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run on (spacy.require_gpu; needs cupy); -1: CPU."),
     candidates: int = typer.Option(0, "--candidates", min=0, help="With a linking pipeline (medner_linker): add each entity's top N concept candidates with scores (kb_id is always written)."),
+    labels: Optional[str] = typer.Option(
+        None, "--labels", "-l", help="Keep only these entity labels, comma-separated (e.g. MEDICATION,DISEASE); the summary counts the others. Default: all."
+    ),
 ) -> None:
     """Annotate documents and write one JSONL record per document with its entities."""
     from wasabi import Printer
 
-    from .annotate import AnnotateOptions, DaskOptions, annotate_file, default_errors_path, load_pipeline, print_summary
+    from .annotate import (
+        AnnotateOptions, DaskOptions, UnknownLabel, annotate_file, default_errors_path, load_pipeline, print_summary,
+    )
+    from .annotate.outputs import SettingsChanged
     from .annotate.pipelines import PipelineNotFound, resolve
 
     msg = Printer()
@@ -94,7 +100,7 @@ def annotate(
         text_field=text_field, id_field=id_field, batch_size=batch_size, max_chars=max_chars,
         max_batch_chars=max_batch_chars, gpu_id=gpu_id, include_text=include_text, spans_key=spans_key,
         n_process=n_process, limit=limit, errors_path=errors, html=html, html_page_limit=html_page_limit,
-        resume=not restart, progress=progress, candidates=candidates,
+        resume=not restart, progress=progress, candidates=candidates, labels=tuple((labels or "").split(",")),
     )
     try:
         model = resolve(model)
@@ -110,6 +116,8 @@ def annotate(
         )
         try:
             summary, parts = annotate_dask(input_path, output, model, options, dask_options)
+        except UnknownLabel as error:
+            msg.fail(f"--labels: {error}", exits=1)
         except ValueError as error:  # e.g. resuming an output written with other settings
             msg.fail(str(error), exits=1)
         msg.good(f"Wrote {len(parts)} new partition(s) to {output}")
@@ -121,11 +129,16 @@ def annotate(
             msg.warn("--format parquet needs --dask; writing JSONL")
         msg.info(f"Loading {model}")
         try:
-            nlp = load_pipeline(model, gpu_id=gpu_id)
+            nlp = load_pipeline(model, gpu_id=gpu_id, labels=options.labels)
+        except UnknownLabel as error:
+            msg.fail(f"--labels: {error}", exits=1)
         except ValueError as error:  # spacy.require_gpu: no GPU or no cupy; a broken pipeline file (e.g. a KB)
             msg.fail(f"--gpu-id {gpu_id}: {error}" if gpu_id >= 0 else str(error), exits=1)
         msg.good(f"Loaded {model}: {', '.join(nlp.pipe_names) or '(no components)'}")
-        summary = annotate_file(input_path, output, nlp, options)
+        try:
+            summary = annotate_file(input_path, output, nlp, options)
+        except (SettingsChanged, UnknownLabel) as error:  # resuming an output written with other --labels, ...
+            msg.fail(str(error), exits=1)
         errors_file = errors or default_errors_path(output)
         msg.good(f"Wrote {summary.documents} record(s) to {output}")
         if print_entities:
@@ -178,6 +191,9 @@ def serve(
     keep_alive: float = typer.Option(30.0, "--keep-alive", help="Seconds an idle keep-alive connection stays open."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="One JSON line per request on stderr."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    labels: Optional[str] = typer.Option(
+        None, "--labels", "-l", help="Entity labels a request without 'labels' gets, comma-separated (each pipeline: those it has); the page checks them first. Default: all."
+    ),
 ) -> None:
     """Serve pipelines over HTTP: POST /annotate, GET /health, GET /info, and a page at /."""
     from wasabi import Printer
@@ -193,6 +209,7 @@ def serve(
         max_text_chars=max_text_chars, max_texts=max_texts, request_timeout_s=request_timeout, batch_docs=batch_docs,
         batch_wait_ms=batch_wait_ms, max_chars=max_chars, max_batch_chars=max_batch_chars, spans_key=spans_key,
         graceful_timeout_s=graceful_timeout, keep_alive_s=keep_alive, access_log=access_log, log_level=log_level,
+        labels=[label.strip() for label in (labels or "").split(",") if label.strip()],
     )
     try:
         run_service(options)

@@ -4,7 +4,6 @@ Only predicted entities whose offsets match a gold assertion span are scored
 (the assertion's score, not the NER's); how many gold spans the NER found is
 reported beside it, per value.
 """
-from collections import Counter
 from pathlib import Path
 
 import spacy
@@ -13,9 +12,8 @@ import typer
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.assertion.evaluation import summary_line
-from medner.assertion.component import assertion_prf
-from medner.corpus.assertions import ASSERTION_KEY, ASSERTION_VALUES, PRESENT
+from medner.assertion.evaluation import score_found_values, summary_line
+from medner.corpus.assertions import ASSERTION_KEY, ASSERTION_VALUES
 
 
 def main(
@@ -27,21 +25,12 @@ def main(
     golds = [d for d in DocBin().from_disk(gold_path).get_docs(nlp.vocab) if ASSERTION_KEY in d.spans]
     if not golds:
         msg.fail(f"{gold_path} has no doc.spans['{ASSERTION_KEY}']: re-convert it with this medner version", exits=1)
-    pairs, found, total = [], Counter(), Counter()
-    for gold, doc in zip(golds, nlp.pipe(d.text for d in golds)):
-        values = {(s.start_char, s.end_char): s.label_ for s in gold.spans[ASSERTION_KEY]}
-        total.update(values.values())
-        for ent in doc.ents:
-            key = (ent.start_char, ent.end_char)
-            if key in values:
-                pairs.append((values[key], ent._.assertion or PRESENT))
-                found[values[key]] += 1
-    result = assertion_prf(pairs)
+    result = score_found_values(golds, nlp.pipe(d.text for d in golds))
     print(summary_line("e2e", "test", result, ASSERTION_VALUES))
-    result["gold_spans_found_by_ner"] = {v: {"found": found[v], "gold": total[v]} for v in total}
     srsly.write_json(output, {"pipeline": str(pipeline_dir), "components": nlp.pipe_names, "gold": str(gold_path),
                               "scored": "predicted entities whose offsets match a gold assertion span", **result})
-    msg.good(f"{len(pairs)} of {sum(total.values())} gold assertion spans found by the NER and scored; wrote {output}")
+    found = result["gold_spans_found_by_ner"].values()
+    msg.good(f"{result['spans']} of {sum(c['gold'] for c in found)} gold assertion spans found by the NER and scored; wrote {output}")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,14 @@ import srsly
 import typer
 from wasabi import msg
 
-from medner.evaluation.clinical import evaluate_clinical, load_test_sets, make_annotator
+from medner.evaluation.clinical import evaluate_clinical, load_test_sets, make_annotator, write_tables
 
 
 def main(
     config: Path = typer.Argument(Path("configs/evaluation_clinical.yml"), exists=True, dir_okay=False),
     output_dir: Path = typer.Argument(Path("metrics/clinical")),
     systems: str = typer.Option("", "--systems", help="Comma-separated system names (default: all)"),
+    doc: Path = typer.Option(Path("docs/clinical.md"), "--doc", help="Rewrite its table block from all records"),
 ):
     spec = srsly.read_yaml(config)
     wanted = [s for s in systems.split(",") if s] or list(spec["systems"])
@@ -36,7 +37,10 @@ def main(
                      f"MEDICATION {row['maccrobat']['per_label'].get('MEDICATION', {}).get('f')}, "
                      f"PHEE drugs strict {row['phee_medication']['strict']['f']}")
         srsly.write_json(output_dir / f"{name}.json", record)
-    msg.good(f"Wrote {len(wanted)} systems to {output_dir}")
+    records = [srsly.read_json(output_dir / f"{name}.json") for name in spec["systems"]
+               if (output_dir / f"{name}.json").is_file()]
+    write_tables(doc, records, "spacy project run evaluate-clinical")
+    msg.good(f"Wrote {len(wanted)} systems to {output_dir}, tables to {doc}")
 
 
 if __name__ == "__main__":

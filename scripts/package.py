@@ -16,9 +16,9 @@ import typer
 from wasabi import msg
 
 import medner
-from medner.bench.timing import directory_size_mb
 from medner.corpus.datasets import DATASETS
 from medner.release.packaging import SPACY_RANGE, medner_requirement, output_labels
+from medner.release.records import record_package, metric_summary
 
 def main(
     model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
@@ -47,7 +47,7 @@ def main(
         # Any spaCy 3.8.x loads these pipelines: do not make pip upgrade the user's spaCy.
         "spacy_version": SPACY_RANGE,
         "medner": {"labels": labels, "trained_on": list(dataset),
-                   "test_metrics": {m.stem: _metric_summary(m) for m in metrics if m.exists()}},
+                   "test_metrics": {m.stem: metric_summary(m) for m in metrics if m.exists()}},
     }
     for path in metrics:
         if not path.exists():
@@ -61,20 +61,6 @@ def main(
     wheel = next((output_dir / f"{pkg}-{version}" / "dist").glob("*.whl"))
     record_package(record, pkg, model_dir, wheel, version)
     msg.good(f"Built {wheel} (and the medner wheel in {wheels})")
-
-
-def record_package(record: Path, package: str, model_dir: Path, wheel: Path, version: str) -> None:
-    """Add this package's sizes to the JSON the README quotes (one entry per package, replaced on rebuild)."""
-    packages = srsly.read_json(record) if record.exists() else {}
-    packages[package] = {"model": str(model_dir), "version": version, "wheel": wheel.name,
-                         "wheel_mb": round(wheel.stat().st_size / 2**20, 1), "on_disk_mb": round(directory_size_mb(model_dir), 1)}
-    record.parent.mkdir(parents=True, exist_ok=True)
-    srsly.write_json(record, dict(sorted(packages.items())))
-
-
-def _metric_summary(path: Path) -> dict:
-    record = srsly.read_json(path)
-    return {k: record.get(k) for k in ("dataset", "precision", "recall", "f1", "per_label", "words_per_second")}
 
 
 if __name__ == "__main__":

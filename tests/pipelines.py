@@ -1,7 +1,6 @@
 """Tiny versions of every shipped pipeline, built from the real configs, for the test battery.
 
-``tiny_pipelines`` (a session-scoped fixture; import it into a test module)
-builds, once per test session, and saves to disk:
+``tiny_pipelines`` (a session-scoped fixture in ``tests/conftest.py``) builds, once per test session, and saves to disk:
 
 * ``cnn``: ``configs/cnn.cfg`` (biomedical tokenizer, tok2vec CNN + ner) with
   small widths, a few updates on a handful of BC5CDR training abstracts;
@@ -21,16 +20,13 @@ Training documents come from ``assets/bc5cdr/CDR_TrainingSet.PubTator.txt``
 ``read_pubtator`` + ``source_to_doc``; if that file is missing, from a few
 hand-made documents.
 
-The cache is module-level, so test modules that import the fixture share the
-pipelines (pytest would otherwise build a session fixture once per importing
-module).
+The cache is module-level, so every test session builds the pipelines once.
 """
 import os
 from itertools import islice
 from pathlib import Path
 from typing import Dict, List
 
-import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -184,9 +180,3 @@ def get_tiny_pipelines(root: Path) -> TinyPipelines:
         _CACHE["pipelines"] = TinyPipelines(root)
     return _CACHE["pipelines"]
 
-
-@pytest.fixture(scope="session")
-def tiny_pipelines(tmp_path_factory) -> TinyPipelines:
-    if "pipelines" in _CACHE:
-        return _CACHE["pipelines"]
-    return get_tiny_pipelines(tmp_path_factory.mktemp("tiny_pipelines"))

@@ -9,7 +9,8 @@ so all of them write the same records for the same input:
   one entity's fields in :func:`entity_record`), and the run's :class:`Summary`;
 * :mod:`.outputs`: resumable JSONL, the error file, displaCy HTML, :func:`read_records`;
 * :mod:`.options`: :class:`AnnotateOptions` / :class:`DaskOptions`, the options every path takes;
-* :mod:`.run`: :func:`load_pipeline`, :func:`annotate_items`, :func:`annotate_file`.
+* :mod:`.run`: :func:`load_pipeline`, :func:`annotate_items`, :func:`annotate_file`;
+* :mod:`medner.ner.label_filter`: the ``medner_label_filter`` component, :func:`add_label_filter` (``--labels``).
 
 Usage::
 
@@ -32,15 +33,16 @@ from .inputs import (
     read_txt_file,
     record_to_item,
 )
+from ..ner.label_filter import UnknownLabel, add_label_filter, filter_doc
 from .options import AnnotateOptions, DaskOptions
 from .outputs import ErrorFile, HtmlWriter, default_errors_path, html_mode, load_done_ids, print_summary, read_records
-from .records import SPANS_KEY, Summary, count_words, doc_entities, doc_to_record, dumps_record, entity_record
+from .records import FILTERED_KEY, SPANS_KEY, Summary, count_words, doc_entities, doc_to_record, dumps_record, entity_record
 from .run import annotate_file, annotate_items, load_pipeline
 
 __all__ = [
-    "AnnotateOptions", "BadRecord", "DaskOptions", "ErrorFile", "HtmlWriter", "Item", "ReadResult", "SPANS_KEY",
-    "Summary", "annotate_file", "annotate_items", "count_inputs", "count_words", "default_errors_path",
-    "detect_format", "doc_entities", "doc_to_record", "dumps_record", "entity_record", "flag_duplicate_ids",
+    "AnnotateOptions", "BadRecord", "DaskOptions", "ErrorFile", "FILTERED_KEY", "HtmlWriter", "Item", "ReadResult",
+    "SPANS_KEY", "Summary", "UnknownLabel", "add_label_filter", "annotate_file", "annotate_items", "count_inputs", "count_words", "default_errors_path",
+    "detect_format", "doc_entities", "filter_doc", "doc_to_record", "dumps_record", "entity_record", "flag_duplicate_ids",
     "html_mode", "id_key", "input_files", "iter_jsonl", "iter_parquet", "load_done_ids", "load_pipeline",
     "parse_jsonl_line", "print_summary", "read_inputs", "read_records", "read_txt_file", "record_to_item",
 ]

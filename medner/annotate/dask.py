@@ -54,13 +54,14 @@ _PIPELINES: Dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 
-def get_pipeline(model: str, gpu_id: int = -1) -> Tuple[Any, bool]:
-    """The cached pipeline for ``model`` in this process and whether this call loaded it."""
+def get_pipeline(model: str, gpu_id: int = -1, labels: Tuple[str, ...] = ()) -> Tuple[Any, bool]:
+    """The cached pipeline for ``model`` (entities filtered to ``labels``) in this process and whether this call loaded it."""
+    key = (model, gpu_id, tuple(labels))
     with _LOCK:
-        if (model, gpu_id) in _PIPELINES:
-            return _PIPELINES[(model, gpu_id)], False
-        nlp = load_pipeline(model, gpu_id=gpu_id)
-        _PIPELINES[(model, gpu_id)] = nlp
+        if key in _PIPELINES:
+            return _PIPELINES[key], False
+        nlp = load_pipeline(model, gpu_id=gpu_id, labels=labels)
+        _PIPELINES[key] = nlp
         return nlp, True
 
 
@@ -228,7 +229,7 @@ def run_partition(
     """
     start = time.perf_counter()
     out_dir = Path(output_dir)
-    nlp, loaded = get_pipeline(model, options.gpu_id)
+    nlp, loaded = get_pipeline(model, options.gpu_id, options.labels)
     summary = Summary()
     errors: List[inputs.BadRecord] = []
     records: List[Dict[str, Any]] = []
@@ -342,6 +343,8 @@ def annotate_dask(
     out_dir = Path(output_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     model = resolve_model(model)
+    if opts.labels:  # an unknown label: one error here, before the manifest, not one per worker
+        load_pipeline(model, labels=opts.labels)
     plan = plan_partitions(input_path, opts.input_format, dopts.partition_size)
     manifest = {
         "input": str(Path(input_path).resolve()),

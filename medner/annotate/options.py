@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 from .long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
 from .outputs import DEFAULT_HTML_PAGE_LIMIT
@@ -19,7 +19,9 @@ DEFAULT_PARTITION_SIZE = 1000
 INPUT_FORMATS = (None, "txt", "jsonl", "parquet")
 OUTPUT_FORMATS = ("jsonl", "parquet")
 # the settings that decide what the records are (and which records): a resumed Dask output must match
-RECORD_SETTINGS = ("input_format", "text_field", "id_field", "include_text", "spans_key", "max_chars", "max_batch_chars")
+RECORD_SETTINGS = (
+    "input_format", "text_field", "id_field", "include_text", "spans_key", "max_chars", "max_batch_chars", "labels",
+)
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class AnnotateOptions:
     annotated in chunks and rejoined (``0``: whole); ``gpu_id`` (``-1``: CPU)
     is passed to ``spacy.require_gpu`` before the pipeline is loaded.
     Records: ``include_text``, ``spans_key`` (the merge component's group, else ``doc.ents``),
-    ``candidates`` (medner_linker's top N candidates per entity; 0: only ``kb_id``).
+    ``candidates`` (medner_linker's top N candidates per entity; 0: only ``kb_id``),
+    ``labels`` (keep only these entity labels, :mod:`medner.ner.label_filter`; empty: all).
     Single-process path only: ``n_process``, ``limit`` (new documents, then
     stop), ``errors_path`` (default ``<output>.errors.jsonl``), ``html`` and
     ``html_page_limit``, ``resume`` (``False``: delete the output first).
@@ -56,8 +59,12 @@ class AnnotateOptions:
     resume: bool = True
     progress: bool = True
     candidates: int = 0
+    labels: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        from ..ner.label_filter import parse_labels
+
+        object.__setattr__(self, "labels", tuple(parse_labels(self.labels)))
         if self.input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of txt, jsonl, parquet or None, got {self.input_format!r}")
         for name in ("batch_size", "n_process"):
@@ -69,7 +76,11 @@ class AnnotateOptions:
 
     def record_settings(self) -> Dict[str, Any]:
         """The settings that decide the records (kept in a Dask output's manifest)."""
-        return {name: getattr(self, name) for name in RECORD_SETTINGS}
+        settings = {name: getattr(self, name) for name in RECORD_SETTINGS}
+        settings["labels"] = sorted(self.labels)  # the same filter whatever the order; JSON has no tuples
+        if not settings["labels"]:
+            del settings["labels"]  # no filter: as in manifests written before --labels existed
+        return settings
 
 
 @dataclass(frozen=True)

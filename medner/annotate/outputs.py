@@ -164,6 +164,34 @@ def default_errors_path(output_path: Union[str, Path]) -> Path:
     return output_path.with_name(output_path.name + ".errors.jsonl")
 
 
+class SettingsChanged(ValueError):
+    """Resuming an output that was written with other record settings (one line, naming them)."""
+
+
+def settings_path(output_path: Union[str, Path]) -> Path:
+    """``<output>.settings.json``: the record settings a JSONL output was written with."""
+    output_path = Path(output_path)
+    if output_path.suffix:
+        return output_path.with_suffix(".settings.json")
+    return output_path.with_name(output_path.name + ".settings.json")
+
+
+def check_resume_settings(output_path: Union[str, Path], settings: Dict[str, Any]) -> None:
+    """Refuse (:class:`SettingsChanged`) to resume ``output_path`` written with other record settings
+    (:data:`medner.annotate.options.RECORD_SETTINGS`, e.g. ``--labels``); record them for a new output.
+    An output from before the settings were kept (no settings file) is resumed and they are recorded."""
+    path = settings_path(output_path)
+    if Path(output_path).exists() and path.exists():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        changed = sorted(key for key in set(previous) | set(settings) if previous.get(key) != settings.get(key))
+        if changed:
+            detail = ", ".join(f"{key} {previous.get(key)!r} -> {settings.get(key)!r}" for key in changed)
+            raise SettingsChanged(f"{output_path} was written with other settings ({detail}); "
+                             f"rerun with the same options, --restart, or a new output file")
+        return
+    path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+
+
 def read_records(path: Union[str, Path]) -> List[Dict[str, Any]]:
     """All records of a JSONL output file, a Parquet output file, or an output
     directory of ``part-*.jsonl`` / ``part-*.parquet`` files (in part order)."""
@@ -201,5 +229,8 @@ def print_summary(summary: Dict[str, Any], printer=None) -> None:
         msg.table(
             list(summary["entities_per_label"].items()), header=("label", "entities"), divider=True, aligns=("l", "r")
         )
+    if summary.get("filtered_out_per_label"):
+        msg.table(list(summary["filtered_out_per_label"].items()), header=("label set aside (--labels)", "entities"),
+                  divider=True, aligns=("l", "r"))
     if summary["error_reasons"]:
         msg.table(list(summary["error_reasons"].items()), header=("error", "records"), divider=True, aligns=("l", "r"))

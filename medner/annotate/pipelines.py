@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 from .. import __version__
 
@@ -89,9 +89,26 @@ def resolve(model: Optional[Union[str, Path]] = None) -> str:
     )
 
 
-def load(model: Optional[Union[str, Path]] = None, **kwargs):
-    """``spacy.load`` of :func:`resolve`'s answer."""
+def load(model: Optional[Union[str, Path]] = None, *, labels: Optional[Union[str, Sequence[str]]] = None, **kwargs):
+    """``spacy.load`` of :func:`resolve`'s answer, its entities filtered to ``labels``
+    (``"A,B"`` or a list; ``None`` or empty: all; :func:`add_label_filter`).
+    An unknown label raises :class:`~medner.ner.label_filter.UnknownLabel` (one line) before any text is read."""
     import spacy
 
-    return spacy.load(resolve(model), **kwargs)
+    from ..ner.label_filter import add_label_filter, check_label_filters
+
+    nlp = spacy.load(resolve(model), **kwargs)
+    if labels:
+        add_label_filter(nlp, labels)
+    else:
+        check_label_filters(nlp)
+    return nlp
+
+
+def add_label_filter(nlp, labels: Optional[Union[str, Sequence[str]]], **kwargs):
+    """Keep only the entities labelled ``labels`` in any loaded pipeline (the rest go to
+    ``doc.spans["filtered_labels"]``): :func:`medner.ner.label_filter.add_label_filter`."""
+    from ..ner.label_filter import add_label_filter as add
+
+    return add(nlp, labels, **kwargs)
 

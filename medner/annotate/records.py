@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from ..ner.label_filter import FILTERED_KEY  # entities a label filter (medner_label_filter) set aside
 from .inputs import BadRecord, Item
 
 SPANS_KEY = "medner"
@@ -142,6 +143,7 @@ class Summary:
     characters: int = 0
     words: int = 0
     entities: Counter = field(default_factory=Counter)
+    filtered: Counter = field(default_factory=Counter)  # entities a label filter set aside, per label
     errors: int = 0
     error_reasons: Counter = field(default_factory=Counter)
     skipped: int = 0
@@ -152,6 +154,8 @@ class Summary:
         self.characters += len(doc.text)
         self.words += count_words(doc)
         self.entities.update(e["label"] for e in record["entities"])
+        if FILTERED_KEY in doc.spans:
+            self.filtered.update(span.label_ for span in doc.spans[FILTERED_KEY])
 
     def add_error(self, bad: BadRecord) -> None:
         self.errors += 1
@@ -162,6 +166,7 @@ class Summary:
         self.characters += other.characters
         self.words += other.words
         self.entities.update(other.entities)
+        self.filtered.update(other.filtered)
         self.errors += other.errors
         self.error_reasons.update(other.error_reasons)
         self.skipped += other.skipped
@@ -174,6 +179,8 @@ class Summary:
             "words": self.words,
             "entities": sum(self.entities.values()),
             "entities_per_label": dict(sorted(self.entities.items())),
+            "filtered_out": sum(self.filtered.values()),
+            "filtered_out_per_label": dict(sorted(self.filtered.items())),
             "errors": self.errors,
             "error_reasons": dict(sorted(self.error_reasons.items())),
             "skipped_already_done": self.skipped,
@@ -189,6 +196,7 @@ class Summary:
             characters=data["characters"],
             words=data["words"],
             entities=Counter(data.get("entities_per_label", {})),
+            filtered=Counter(data.get("filtered_out_per_label", {})),
             errors=data["errors"],
             error_reasons=Counter(data.get("error_reasons", {})),
             skipped=data.get("skipped_already_done", 0),

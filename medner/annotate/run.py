@@ -11,25 +11,27 @@ import dataclasses
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional, Set, Tuple, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Set, Tuple, Union
 
 from .long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS, bounded_batches, pipe_chunked
 from .inputs import BadRecord, Item, ReadResult, count_inputs, detect_format, flag_duplicate_ids, id_key, read_inputs
 from .options import AnnotateOptions
-from .outputs import ErrorFile, HtmlWriter, default_errors_path, html_mode, load_done_ids
+from .outputs import ErrorFile, HtmlWriter, check_resume_settings, default_errors_path, html_mode, load_done_ids
 from .records import Summary, doc_to_record, dumps_record
 
 
-def load_pipeline(model: Optional[Union[str, Path]] = None, *, gpu_id: int = -1):
+def load_pipeline(model: Optional[Union[str, Path]] = None, *, gpu_id: int = -1, labels: Sequence[str] = ()):
     """Load a shipped short name, an installed pipeline package or a pipeline directory
-    (:mod:`medner.annotate.pipelines`; ``None``: the default pipeline), on GPU ``gpu_id`` if >= 0."""
+    (:mod:`medner.annotate.pipelines`; ``None``: the default pipeline), on GPU ``gpu_id`` if >= 0,
+    keeping only the entities labelled ``labels`` (empty: all; an unknown label raises
+    :class:`~medner.ner.label_filter.UnknownLabel`)."""
     from .pipelines import load
 
     if gpu_id >= 0:
         import spacy
 
         spacy.require_gpu(gpu_id)
-    return load(model)
+    return load(model, labels=list(labels))
 
 
 def annotate_items(
@@ -112,12 +114,19 @@ def annotate_file(
     ``options`` (default :class:`AnnotateOptions()`), with any field
     overridden by keyword (``annotate_file(inp, out, nlp, batch_size=8)``).
     Resumable: ids already in ``output_path`` are skipped and each record is
-    flushed as soon as it is written. Bad records go to ``errors_path``
+    flushed as soon as it is written; resuming with other record settings
+    (``labels``, ``include_text``, ...; kept in ``<output>.settings.json``)
+    raises :class:`~medner.annotate.outputs.SettingsChanged`. ``labels``: :func:`~medner.ner.label_filter.add_label_filter`
+    is applied to ``nlp``. Bad records go to ``errors_path``
     (default ``<output>.errors.jsonl``), created only if there are any.
     """
     from tqdm import tqdm
 
     opts = dataclasses.replace(options or AnnotateOptions(), **overrides)
+    if opts.labels:  # before anything is written: an unknown label raises UnknownLabel
+        from ..ner.label_filter import add_label_filter
+
+        add_label_filter(nlp, opts.labels)
     start_time = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
     fmt = opts.input_format or detect_format(input_path)
@@ -125,6 +134,7 @@ def annotate_file(
     output_path.parent.mkdir(parents=True, exist_ok=True)
     if not opts.resume and output_path.exists():
         output_path.unlink()
+    check_resume_settings(output_path, opts.record_settings())
     done = load_done_ids(output_path)
     summary = Summary()
     total = max(count_inputs(input_path, fmt) - len(done), 0)

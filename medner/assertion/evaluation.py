@@ -5,14 +5,15 @@ labels), copied into a fresh doc with no other annotation, so the score measures
 the assertion alone, not the NER in front of it.
 """
 import time
+from collections import Counter
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
-from .component import assertion_prf
-from ..corpus.assertions import ASSERTION_KEY, NEGATED, PRESENT
+from .scorer import assertion_prf
+from ..corpus.assertions import ASSERTION_KEY, ASSERTION_VALUES, NEGATED, PRESENT
 
 TARGET_KEY = "medner_assertion_targets"
 
@@ -49,6 +50,28 @@ def evaluate_predictor(golds: Sequence[Doc], predict: Callable[[Doc], List[str]]
         pairs.extend(zip(gold_values(gold), predict(doc)))
     result = assertion_prf(pairs)
     result["seconds"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+def score_found_values(
+    golds: Iterable[Doc], predicted: Iterable[Doc], key: str = ASSERTION_KEY, attribute: str = "assertion",
+    values: Sequence[str] = ASSERTION_VALUES, default: str = PRESENT,
+) -> Dict[str, dict]:
+    """Assertion after a real NER: the value (``span._.<attribute>``) a pipeline gave each entity of
+    ``doc.ents`` whose offsets match a gold span of ``doc.spans[key]``, scored per value; how many
+    gold spans of each value the NER found is reported beside it (``gold_spans_found_by_ner``)."""
+    pairs: List[Tuple[str, str]] = []
+    found, total = Counter(), Counter()
+    for gold, doc in zip(golds, predicted):
+        gold_spans = {(s.start_char, s.end_char): s.label_ for s in gold.spans[key]}
+        total.update(gold_spans.values())
+        for ent in doc.ents:
+            value = gold_spans.get((ent.start_char, ent.end_char))
+            if value is not None:
+                pairs.append((value, getattr(ent._, attribute, None) or default))
+                found[value] += 1
+    result = assertion_prf(pairs, values)
+    result["gold_spans_found_by_ner"] = {v: {"found": found[v], "gold": total[v]} for v in values if total[v]}
     return result
 
 

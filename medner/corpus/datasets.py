@@ -151,6 +151,21 @@ DATASETS: Dict[str, Dataset] = {
         source={"name": "PHEE", "url": "https://github.com/ZhaoyueSun/PHEE (data/clean @ 41489b0)",
                 "license": "MIT; cite Sun et al. 2022 (EMNLP Findings)"},
     ),
+    "bc5cdr_clinical": Dataset(
+        name="bc5cdr_clinical",
+        description="BC5CDR's chemicals as extra MEDICATION examples for the clinical schema (partial: its diseases, "
+                    "which include symptoms, are missing values)",
+        label_map=fixed_map({"Chemical": "MEDICATION"}),
+        read_split=_pubtator_files({
+            "train": "CDR_TrainingSet.PubTator.txt",
+            "dev": "CDR_DevelopmentSet.PubTator.txt",
+            "test": "CDR_TestSet.PubTator.txt",
+        }),
+        labels=["MEDICATION"],
+        missing_labels=("Disease",),
+        source={"name": "BioCreative V CDR (BC5CDR)", "url": "https://biocreative.bioinformatics.udel.edu/tasks/biocreative-v/track-3-cdr/",
+                "license": "public domain (NLM); cite Li et al. 2016 and Wei et al. 2015"},
+    ),
     "corona2": Dataset(
         name="corona2",
         description="Kaggle Medical NER (Corona2.json): 31 passages, medicines, conditions, pathogens",

@@ -57,13 +57,16 @@ def medic_lookup_annotator(make_doc: Callable[[str], Doc], medic_path: Path) -> 
     from ..ner.vocab.tags import PhraseIndex, is_abbreviation, iter_tokenized, keep_name, vocabulary_names
 
     names = vocabulary_names({"MEDIC": medic_path})["MEDIC"]
-    indexes = {"lower": PhraseIndex(), "exact": PhraseIndex()}
+    word_lists: Dict[str, List[List[str]]] = {"lower": [], "exact": []}
     tokenize = lambda batch: (make_doc(name) for name in batch)  # noqa: E731
     for name, words in iter_tokenized([n for n in names if keep_name(n)], tokenize):
         if is_abbreviation(name):
-            indexes["exact"].add("MEDIC", [words])
+            word_lists["exact"].append(words)
         else:
-            indexes["lower"].add("MEDIC", [[w.lower() for w in words]])
+            word_lists["lower"].append([w.lower() for w in words])
+    indexes = {mode: PhraseIndex() for mode in word_lists}
+    for mode, lists in word_lists.items():
+        indexes[mode].add("MEDIC", lists)
 
     def annotate(texts: List[str]) -> List[Doc]:
         docs = []
@@ -119,23 +122,30 @@ def _prf(tp: int, fp: int, fn: int) -> dict:
 class ClinicalTestSets:
     maccrobat: List[Doc]
     phee: List[Doc]
+    notes: Optional[List[Doc]] = None  # the clinical-notes regression set: scored with test only
 
 
 def evaluate_clinical(annotate: Annotator, test_sets: ClinicalTestSets) -> dict:
     """One system's row: MACCROBAT clinical per label and overall, PHEE MEDICATION strict and overlap."""
     maccrobat_pred = annotate([d.text for d in test_sets.maccrobat])
     phee_pred = annotate([d.text for d in test_sets.phee])
-    return {
+    result = {
         "maccrobat": score_entities(maccrobat_pred, test_sets.maccrobat, labels=CLINICAL_LABELS),
         "phee_medication": score_label_with_missing(phee_pred, test_sets.phee, "MEDICATION"),
     }
+    if test_sets.notes is not None:
+        from .clinical_notes import score_notes
+
+        result["notes"] = score_notes(annotate([d.text for d in test_sets.notes]), test_sets.notes)
+    return result
 
 
 SYSTEM_KINDS = ("pipeline", "drug_library", "medic_lookup")
 
 
 def load_test_sets(paths: Dict[str, str], split: str, vocab) -> ClinicalTestSets:
-    """The gold docs of one split (``paths`` hold ``{split}`` placeholders)."""
+    """The gold docs of one split (``paths`` hold ``{split}`` placeholders); with test, the notes set
+    (``paths["notes"]``) too."""
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
@@ -146,6 +156,10 @@ def load_test_sets(paths: Dict[str, str], split: str, vocab) -> ClinicalTestSets
         if not path.is_file():
             raise FileNotFoundError(f"no gold file {path} (run the convert commands first)")
         docs[name] = list(DocBin().from_disk(path).get_docs(vocab))
+    if split == "test" and paths.get("notes"):
+        from ..corpus.notes import read_notes
+
+        docs["notes"] = read_notes(paths["notes"])
     return ClinicalTestSets(**docs)
 
 
@@ -168,3 +182,40 @@ def make_annotator(kind: str, path: Optional[str], medic_path: Path, disable: Se
     if kind == "medic_lookup":
         return medic_lookup_annotator(make_doc, medic_path), None
     raise ValueError(f"unknown system kind {kind!r}; known: {', '.join(SYSTEM_KINDS)}")
+
+
+TABLE_LABELS = ("MEDICATION", "DISEASE", "SIGN_SYMPTOM", "TREATMENT", "TEST")
+TABLE_START, TABLE_END = "<!-- clinical-table:start -->", "<!-- clinical-table:end -->"
+
+
+def render_table(records: Sequence[dict], split: str) -> str:
+    """A markdown table of the systems' ``split`` scores: MACCROBAT per main label and over all
+    clinical labels, PHEE MEDICATION strict and overlap, and the notes set when scored."""
+    header = (["system"] + [f"MACCROBAT {label}" for label in TABLE_LABELS] + ["MACCROBAT all",
+              "PHEE drugs strict", "PHEE drugs overlap", "notes MEDICATION", "notes all"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    cell = lambda v: "–" if v is None else f"{v:.1f}"  # noqa: E731
+    for record in records:
+        row = record.get(split)
+        if row is None:
+            continue
+        per_label = row["maccrobat"]["per_label"]
+        notes = (row.get("notes") or {}).get("ner_exact", {})
+        values = [per_label.get(label, {}).get("f") for label in TABLE_LABELS] + [
+            row["maccrobat"]["f1"], row["phee_medication"]["strict"]["f"], row["phee_medication"]["overlap"]["f"],
+            notes.get("per_label", {}).get("MEDICATION", {}).get("f"), notes.get("f1")]
+        lines.append("| " + " | ".join([f"`{record['system']}`"] + [cell(v) for v in values]) + " |")
+    return "\n".join(lines)
+
+
+def write_tables(doc_path: Path, records: Sequence[dict], command: str) -> None:
+    """Replace the block between the table markers of ``doc_path`` with the dev and test tables."""
+    text = doc_path.read_text(encoding="utf8")
+    if TABLE_START not in text or TABLE_END not in text:
+        raise ValueError(f"{doc_path} has no {TABLE_START} ... {TABLE_END} block")
+    block = (f"{TABLE_START}\nMade by `{command}` (F1, exact spans unless said; PHEE: MEDICATION against its "
+             f"Drug arguments, predictions on its unannotated arguments not counted).\n\n"
+             f"**Dev** (what choices were made on):\n\n{render_table(records, 'dev')}\n\n"
+             f"**Test**:\n\n{render_table(records, 'test')}\n{TABLE_END}")
+    head, rest = text.split(TABLE_START, 1)
+    doc_path.write_text(head + block + rest.split(TABLE_END, 1)[1], encoding="utf8")

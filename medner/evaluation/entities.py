@@ -112,3 +112,33 @@ def score_pairs(predicted: Iterable[Collection], gold: Iterable[Collection]) -> 
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     pct = lambda v: round(100 * v, 2)  # noqa: E731
     return {"precision": pct(precision), "recall": pct(recall), "f1": pct(f1), "tp": tp, "fp": fp, "fn": fn}
+
+
+def score_overlap(
+    predicted: Iterable[Doc], gold: Iterable[Doc], spans_key: Optional[str] = None, labels: Optional[Collection[str]] = None
+) -> dict:
+    """Lenient P/R/F1 (0-100) per label: a predicted entity is right when it overlaps a gold one of its
+    label (precision), a gold entity is found when a predicted one of its label overlaps it (recall).
+
+    Exact match (``score_entities``) punishes "Metformin 500 mg" against gold "Metformin"
+    as a miss and a false positive; this says whether the thing was found at all.
+    """
+    counts: dict = {}
+    for pred_doc, gold_doc in zip(predicted, gold):
+        pred = [(s.label_, s.start_char, s.end_char) for s in predicted_spans(pred_doc, spans_key, labels)]
+        ref = [(s.label_, s.start_char, s.end_char) for s in predicted_spans(gold_doc, None, labels)]
+        for items, others, hit, total in ((pred, ref, "pred_hit", "pred"), (ref, pred, "gold_hit", "gold")):
+            for label, start, end in items:
+                c = counts.setdefault(label, Counter())
+                c[total] += 1
+                c[hit] += any(o_label == label and o_start < end and start < o_end for o_label, o_start, o_end in others)
+
+    def prf(c: Counter) -> dict:
+        p = c["pred_hit"] / c["pred"] if c["pred"] else 0.0
+        r = c["gold_hit"] / c["gold"] if c["gold"] else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return {"p": round(100 * p, 2), "r": round(100 * r, 2), "f": round(100 * f, 2)}
+
+    overall = prf(sum(counts.values(), Counter()))
+    return {"precision": overall["p"], "recall": overall["r"], "f1": overall["f"],
+            "per_label": {label: prf(c) for label, c in sorted(counts.items())}}

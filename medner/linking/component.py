@@ -28,7 +28,7 @@ directory (``to_disk``), so ``spacy.load`` needs no download.
 """
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple
 
 from spacy import util
 from spacy.language import Language
@@ -37,6 +37,8 @@ from spacy.training import Example
 
 from .kb import Candidate, KnowledgeBase, split_composite
 from .kb.names import normalise, salt_variants, synonym_variants
+
+ExactMode = Literal["lower", "normalised"]  # how a mention matches a name exactly: lower-cased, or medner.linking.kb.names.normalise
 
 if not Span.has_extension("kb_candidates"):
     Span.set_extension("kb_candidates", default=None)
@@ -84,7 +86,7 @@ def make_linker(
     threshold: float,
     label_types: Dict[str, List[str]],
     link_unlisted_labels: bool,
-    exact_mode: str,
+    exact_mode: ExactMode,
     fuzzy: bool,
     composites: bool,
     abbreviations: bool,
@@ -111,7 +113,7 @@ class ConceptLinker:
 
     def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
                  threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
-                 link_unlisted_labels: bool = True, exact_mode: str = "normalised", fuzzy: bool = True, composites: bool = True,
+                 link_unlisted_labels: bool = True, exact_mode: ExactMode = "normalised", fuzzy: bool = True, composites: bool = True,
                  abbreviations: bool = True, variants: bool = True, salt_forms: bool = False, max_chars: int = 256,
                  scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):
@@ -268,6 +270,16 @@ class ConceptLinker:
         return ids + same_name[:1]
 
     # ------------------------------------------------------------ serialization
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        if self.kb is None:
+            raise ValueError(f"[{self.name}] cannot save a linker without a knowledge base")
+        return util.to_bytes({"cfg": lambda: _json(self.cfg), "kb": self.kb.to_bytes}, exclude)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ConceptLinker":
+        """Load the KB packed by ``to_bytes``; runtime options come from the pipeline config (as ``from_disk``)."""
+        util.from_bytes(bytes_data, {"cfg": lambda b: None, "kb": lambda b: self.set_kb(KnowledgeBase.from_bytes(b))}, exclude)
+        return self
+
     def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
         if self.kb is None:
             raise ValueError(f"[{self.name}] cannot save a linker without a knowledge base")
@@ -277,16 +289,6 @@ class ConceptLinker:
     def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "ConceptLinker":
         """Load the KB saved beside the pipeline; runtime options come from the pipeline config."""
         util.from_disk(path, {"kb": lambda p: self.set_kb(KnowledgeBase.from_disk(p))}, exclude)
-        return self
-
-    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
-        if self.kb is None:
-            raise ValueError(f"[{self.name}] cannot serialize a linker without a knowledge base")
-        return util.to_bytes({"cfg": lambda: _json(self.cfg), "kb": self.kb.to_bytes}, exclude)
-
-    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ConceptLinker":
-        """Restore the KB from ``to_bytes``; runtime options come from the pipeline config, as in ``from_disk``."""
-        util.from_bytes(bytes_data, {"kb": lambda b: self.set_kb(KnowledgeBase.from_bytes(b))}, exclude)
         return self
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:

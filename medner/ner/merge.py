@@ -21,7 +21,7 @@ The result goes to ``doc.spans[spans_key]`` (default ``"medner"``) with
 span) and ``attrs["scores"]`` (the source's score where it had one, else
 ``None``), all aligned with the spans; and to ``doc.ents`` if ``set_ents``.
 """
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, get_args
 
 import numpy as np
 from spacy.language import Language
@@ -32,7 +32,8 @@ from spacy.vocab import Vocab
 
 from ..evaluation.spans import score_spans_or_ents
 
-POLICIES = ("prefer_first", "longest", "union", "vote")
+Policy = Literal["prefer_first", "longest", "union", "vote"]
+POLICIES = get_args(Policy)
 ENTS = "ents"
 
 
@@ -54,7 +55,7 @@ def make_merge_entities(
     nlp: Language,
     name: str,
     sources: List[str],
-    policy: str,
+    policy: Policy,
     label_priority: List[str],
     min_votes: int,
     spans_key: str,
@@ -96,7 +97,7 @@ class MergeEntities(Pipe):
         name: str = "medner_merge_entities",
         *,
         sources: Sequence[str] = (ENTS,),
-        policy: str = "prefer_first",
+        policy: Policy = "prefer_first",
         label_priority: Sequence[str] = (),
         min_votes: int = 1,
         spans_key: str = "medner",

@@ -9,7 +9,7 @@ import subprocess
 import venv
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 SPACY_RANGE = ">=3.8.0,<3.9.0"
 # Components that need PyTorch and transformers: their pipelines require medner[transformers].
@@ -27,14 +27,16 @@ def medner_requirement(nlp, version: str) -> str:
 NER_FACTORIES = {"ner", "beam_ner", "entity_ruler", "span_ruler"}
 
 
-def output_labels(nlp) -> List[str]:
-    """The labels a pipeline can put in ``doc.ents``, following medner's plumbing:
-    ``medner_stash_entities`` keeps and renames, ``medner_merge_entities`` unions
-    its sources, ``hf_token_classifier`` writes its span group (and ``doc.ents``
-    unless ``set_ents`` is ``"none"``)."""
+def output_labels(nlp, until: Optional[str] = None) -> List[str]:
+    """The labels a pipeline (up to, not including, component ``until``) can put in ``doc.ents``,
+    following medner's plumbing: ``medner_stash_entities`` keeps and renames, ``medner_merge_entities``
+    unions its sources, ``hf_token_classifier`` writes its span group (and ``doc.ents`` unless
+    ``set_ents`` is ``"none"``), ``medner_label_filter`` keeps its labels."""
     in_ents: set = set()
     groups: Dict[str, set] = {}
     for name, pipe in nlp.pipeline:
+        if name == until:
+            break
         factory = nlp.get_pipe_meta(name).factory
         if factory == "medner_stash_entities":
             kept = {label for label in in_ents if not pipe.labels or label in pipe.labels}
@@ -55,6 +57,10 @@ def output_labels(nlp) -> List[str]:
                 in_ents |= labels
         elif factory in NER_FACTORIES:
             in_ents |= set(pipe.labels)
+        elif factory == "medner_label_filter" and pipe.labels:
+            in_ents &= set(pipe.labels)
+            if pipe.spans_key in groups:
+                groups[pipe.spans_key] &= set(pipe.labels)
     return sorted(in_ents)
 
 

@@ -29,7 +29,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..annotate import BadRecord, Item, load_pipeline, record_to_item
+from ..annotate import BadRecord, Item, UnknownLabel, load_pipeline, record_to_item
+from ..ner.label_filter import FACTORY as LABEL_FILTER
+from ..ner.label_filter import check_labels, default_page_labels, known_labels, parse_labels
 from .batching import Batcher
 from .options import ServeOptions
 from .render import pipeline_colors, pipeline_info, render_entities
@@ -56,6 +58,7 @@ class AnnotateRequest(BaseModel):
                 {"text": EXAMPLE_TEXT},
                 {"texts": [EXAMPLE_TEXT, "Aspirin induced renal failure."]},
                 {"documents": [{"id": "note-1", "text": EXAMPLE_TEXT, "ward": "3B"}], "include_text": True},
+                {"text": EXAMPLE_TEXT, "labels": ["MEDICATION", "DISEASE"]},
             ]
         },
     )
@@ -68,6 +71,11 @@ class AnnotateRequest(BaseModel):
         "other fields are copied to the record, as with medner annotate's JSONL input.",
     )
     pipeline: Optional[str] = Field(None, description="A loaded pipeline (GET /info); default: the first.")
+    labels: Optional[List[str]] = Field(
+        None,
+        description="Keep only entities with these labels (GET /info lists a pipeline's labels); each document's "
+        "'filtered_out' counts the others per label. [] : every label; default: the service's --labels.",
+    )
     include_text: StrictBool = Field(False, description="Copy each text into its record.")
     html: StrictBool = Field(False, description="Add displaCy's entity view of each document as 'html'.")
 
@@ -102,6 +110,8 @@ class DocumentOut(BaseModel):
     entities: Optional[List[EntityOut]] = None
     error: Optional[DocumentError] = None
     html: Optional[str] = None
+    filtered_out: Optional[Dict[str, int]] = Field(
+        None, description="Entities of labels the request's 'labels' left out, per label (only when there are any).")
 
 
 class AnnotateResponse(BaseModel):
@@ -287,6 +297,47 @@ class LoadedPipeline:
     source: Optional[str] = None
     colors: Dict[str, str] = field(default_factory=dict)
     batcher: Optional[Batcher] = None
+    labels: List[str] = field(default_factory=list)  # every entity label it can produce
+    default_labels: List[str] = field(default_factory=list)  # kept for a request without 'labels'; []: all
+
+    def request_labels(self, labels: Optional[List[str]]) -> List[str]:
+        """The labels a request keeps: its own (checked: 422 naming the pipeline's labels) or the default."""
+        if labels is None:
+            return self.default_labels
+        wanted = parse_labels(labels)
+        try:
+            check_labels(wanted, self.labels, what="labels", whose=f"pipeline {self.name!r}")
+        except UnknownLabel as e:
+            raise ServiceError(422, "unknown_label", str(e))
+        return wanted
+
+
+def service_labels(pipelines: Dict[str, Any], requested: List[str]) -> Dict[str, Tuple[List[str], List[str]]]:
+    """``{name: (labels, default_labels)}`` for the loaded pipelines and ``--labels``.
+
+    A pipeline's own ``medner_label_filter`` is disabled (a request may ask for any label) and its
+    labels become the default unless ``--labels`` is given; with ``--labels`` each pipeline keeps
+    those it has. Raises :class:`UnknownLabel` (one line) for a label no pipeline has, or a pipeline
+    that has none of them.
+    """
+    result = {}
+    for name, nlp in pipelines.items():
+        own = []
+        for component in nlp.component_names:
+            if nlp.get_pipe_meta(component).factory == LABEL_FILTER:
+                own += nlp.get_pipe(component).labels
+                if component not in nlp.disabled:
+                    nlp.disable_pipe(component)
+        labels = known_labels(nlp)
+        result[name] = (labels, [label for label in requested if label in labels] if requested else parse_labels(own))
+    if requested:
+        check_labels(requested, {label for labels, _ in result.values() for label in labels}, what="--labels",
+                     whose="this pipeline's" if len(result) == 1 else "the served pipelines'")
+    for name, (labels, default) in result.items():
+        if requested and not default:
+            raise UnknownLabel(f"--labels: pipeline {name!r} has none of {', '.join(requested)}; "
+                               f"its labels: {', '.join(labels) or '(none)'}")
+    return result
 
 
 def resolve_models(models: List[str]) -> List[Tuple[str, str]]:
@@ -386,10 +437,11 @@ def create_app(options: ServeOptions, pipelines: Optional[Dict[str, Any]] = None
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         given = pipelines if pipelines is not None else load_pipelines(options.models)
-        for name, value in given.items():
-            nlp, source = value if isinstance(value, tuple) else (value, None)
+        given = {name: value if isinstance(value, tuple) else (value, None) for name, value in given.items()}
+        labels = service_labels({name: nlp for name, (nlp, _) in given.items()}, options.labels)
+        for name, (nlp, source) in given.items():
             colors = pipeline_colors(nlp)
-            loaded = LoadedPipeline(name, nlp, source, colors)
+            loaded = LoadedPipeline(name, nlp, source, colors, labels=labels[name][0], default_labels=labels[name][1])
             loaded.batcher = Batcher(
                 nlp,
                 batch_docs=options.batch_docs,
@@ -446,11 +498,12 @@ def create_app(options: ServeOptions, pipelines: Optional[Dict[str, Any]] = None
         """Entities per document, in request order: the records of `medner annotate`.
         A bad document gets `error` instead of `entities`; the others are annotated."""
         loaded = state.pick(body.pipeline)
+        labels = loaded.request_labels(body.labels)
         items = request_items(body)
         check_limits(items, options)
         request.scope.setdefault("state", {})["medner_documents"] = len(items)
         good = [it for it in items if isinstance(it, Item)]
-        futures = loaded.batcher.submit(good, include_text=body.include_text, html=body.html)
+        futures = loaded.batcher.submit(good, include_text=body.include_text, html=body.html, labels=labels)
         try:
             results = await asyncio.wait_for(asyncio.gather(*futures), timeout=options.request_timeout_s)
         except asyncio.TimeoutError:
@@ -478,7 +531,12 @@ def create_app(options: ServeOptions, pipelines: Optional[Dict[str, Any]] = None
         return {
             "medner_version": medner_version,
             "default": state.default if state.pipelines else None,
-            "pipelines": [pipeline_info(p.name, p.nlp, p.source) for p in state.pipelines.values()],
+            "pipelines": [
+                # default_labels: what a request without 'labels' keeps ([]: all); page_labels: checked on the page
+                {**pipeline_info(p.name, p.nlp, p.source), "default_labels": p.default_labels,
+                 "page_labels": p.default_labels or default_page_labels(p.labels)}
+                for p in state.pipelines.values()
+            ],
             "limits": options.limits(),
         }
 
@@ -529,9 +587,13 @@ def serve(options: ServeOptions) -> None:
         timeout_keep_alive=options.keep_alive_s,
     )
     if options.workers == 1:
-        app = create_app(options, load_pipelines(options.models))
+        pipelines = load_pipelines(options.models)
+        service_labels({name: nlp for name, (nlp, _) in pipelines.items()}, options.labels)  # bad --labels: one line here
+        app = create_app(options, pipelines)
         uvicorn.run(app, **common)
     else:
         resolve_models(options.models)  # a bad name fails here, once, not in every worker
+        if options.labels:  # and bad --labels: the pipelines loaded once here to check them
+            service_labels({name: nlp for name, (nlp, _) in load_pipelines(options.models).items()}, options.labels)
         os.environ[OPTIONS_ENV] = options.to_env()
         uvicorn.run("medner.serve.app:app_from_env", factory=True, workers=options.workers, **common)

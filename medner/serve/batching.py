@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-from ..annotate import BadRecord, Item, annotate_items, count_words, doc_to_record
+from ..annotate import FILTERED_KEY, BadRecord, Item, annotate_items, count_words, doc_to_record, filter_doc
 from ..annotate.long_text import DEFAULT_MAX_BATCH_CHARS, DEFAULT_MAX_CHARS
 
 Result = Union[Dict[str, Any], BadRecord]
@@ -34,6 +35,7 @@ class Job:
     future: "asyncio.Future[Result]"
     include_text: bool = False
     html: bool = False
+    labels: Sequence[str] = ()  # keep only these entity labels (empty: all)
 
 
 @dataclass
@@ -108,15 +110,18 @@ class Batcher:
             self._task = None
         self._executor.shutdown(wait=True)
 
-    def submit(self, items: Sequence[Item], *, include_text: bool = False, html: bool = False) -> List["asyncio.Future[Result]"]:
-        """Queue documents; each future gets its record or a :class:`BadRecord`."""
+    def submit(self, items: Sequence[Item], *, include_text: bool = False, html: bool = False,
+               labels: Sequence[str] = ()) -> List["asyncio.Future[Result]"]:
+        """Queue documents; each future gets its record or a :class:`BadRecord`. ``labels``: keep only
+        these entity labels (:func:`medner.annotate.filter_doc`, per document, so requests that share a
+        batch may ask for different labels); the record's ``filtered_out`` counts the others per label."""
         if self._task is None:
             raise RuntimeError("Batcher.start() was not called")
         loop = asyncio.get_running_loop()
         futures = []
         for item in items:
             future = loop.create_future()
-            self._queue.put_nowait(Job(item, future, include_text, html))
+            self._queue.put_nowait(Job(item, future, include_text, html, tuple(labels)))
             futures.append(future)
         return futures
 
@@ -185,7 +190,11 @@ class Batcher:
             max_batch_chars=self.max_batch_chars,
         ):
             job = batch[item.line]
+            if job.labels:
+                filter_doc(doc, job.labels, spans_key=self.spans_key)
             record = doc_to_record(doc, job.item, include_text=job.include_text, spans_key=self.spans_key)
+            if job.labels and FILTERED_KEY in doc.spans:
+                record["filtered_out"] = dict(sorted(Counter(s.label_ for s in doc.spans[FILTERED_KEY]).items()))
             if job.html and self.render is not None:
                 record["html"] = self.render(doc)
             results[item.line] = record

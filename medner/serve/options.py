@@ -33,6 +33,8 @@ class ServeOptions:
     max_chars: int = DEFAULT_MAX_CHARS
     max_batch_chars: int = DEFAULT_MAX_BATCH_CHARS
     spans_key: str = "medner"
+    # entity labels a request without 'labels' gets (each pipeline: those it has); empty: all
+    labels: List[str] = field(default_factory=list)
     # operations
     access_log: bool = True
     graceful_timeout_s: float = 30.0

@@ -32,12 +32,14 @@ PALETTE = (
 _BIO_PREFIX = re.compile(r"^[BILUES]-")
 
 
-def pipeline_labels(nlp) -> List[str]:
-    """Entity labels a pipeline can produce: the labels of its components,
-    without BIO prefixes and ``O`` (token classifiers list ``B-X``/``I-X``)."""
+def pipeline_labels(nlp, until: Optional[str] = None) -> List[str]:
+    """Entity labels a pipeline (up to, not including, component ``until``) can produce: the labels
+    of its components, without BIO prefixes and ``O`` (token classifiers list ``B-X``/``I-X``)."""
     labels = set()
-    for _, component_labels in nlp.pipe_labels.items():
-        for label in component_labels:
+    for name, pipe in nlp.pipeline:
+        if name == until:
+            break
+        for label in getattr(pipe, "labels", ()) or ():
             label = _BIO_PREFIX.sub("", str(label))
             if label and label != "O":
                 labels.add(label)

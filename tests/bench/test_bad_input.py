@@ -19,7 +19,7 @@ import re
 import pytest
 
 from medner.bench.battery import DEFAULT_TAIL, battery_cases, check_doc, failures, run_battery, run_case
-from pipelines import HF_BASED, HF_FILLS_ENTS, NAMES, tiny_pipelines  # noqa: F401  (session fixture)
+from pipelines import HF_BASED, HF_FILLS_ENTS, NAMES
 
 # RSS growth allowed while one pipeline processes the 1M-character document.
 # Measured with the tiny pipelines: cnn ~240 MB, trf ~500 MB, hf ~140 MB,
@@ -35,7 +35,7 @@ KEYWORD_CASES = ("control_and_nul", "right_to_left", "crlf", "lone_cr", "html")
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_battery(tiny_pipelines, name):  # noqa: F811
+def test_battery(tiny_pipelines, name):
     nlp = tiny_pipelines.load(name)
     report = run_battery(nlp, CASES, multiprocess=True)
     assert set(report["cases"]) == set(CASES)
@@ -67,7 +67,7 @@ def test_battery(tiny_pipelines, name):  # noqa: F811
         assert len(report["cases"]["repeated_token"]["entities"]["spans:hf"]) == 5000
 
 
-def test_check_doc_detects_problems(tiny_pipelines):  # noqa: F811
+def test_check_doc_detects_problems(tiny_pipelines):
     """The checker itself: a doc whose text differs, or an entity off the text, is reported."""
     nlp = tiny_pipelines.load("hf")
     doc = nlp("aspirin for fever")
@@ -78,7 +78,7 @@ def test_check_doc_detects_problems(tiny_pipelines):  # noqa: F811
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_long_document(tiny_pipelines, name):  # noqa: F811
+def test_long_document(tiny_pipelines, name):
     nlp = tiny_pipelines.load(name)
     text = battery_cases(no_space_chars=10)["long_document"]
     assert len(text) == 1_000_000 and len(text) <= nlp.max_length

@@ -17,7 +17,7 @@ import pytest
 import spacy
 
 from medner.bench.battery import battery_cases, doc_entities
-from pipelines import CONFIGS, NAMES, TEXTS, tiny_pipelines, training_docs  # noqa: F401  (session fixture)
+from pipelines import CONFIGS, NAMES, TEXTS, training_docs
 
 ROUNDTRIP_TEXTS = TEXTS + [battery_cases(long_chars=0, no_space_chars=2000)[c] for c in ("control_and_nul", "right_to_left", "html", "no_spaces_punctuated")]
 
@@ -37,7 +37,7 @@ def fingerprint(nlp, texts):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_to_disk_and_load_give_identical_predictions(tiny_pipelines, name):  # noqa: F811
+def test_to_disk_and_load_give_identical_predictions(tiny_pipelines, name):
     built = tiny_pipelines.built[name]
     loaded = tiny_pipelines.load(name)
     assert loaded.pipe_names == built.pipe_names
@@ -69,7 +69,7 @@ def damage(path: Path, how: str) -> None:
         raise ValueError(how)
 
 
-def load_damaged(tiny_pipelines, tmp_path, name, rel, how):  # noqa: F811
+def load_damaged(tiny_pipelines, tmp_path, name, rel, how):
     copy = tmp_path / name
     shutil.copytree(tiny_pipelines.paths[name], copy)
     target = copy / rel
@@ -100,7 +100,7 @@ def load_damaged(tiny_pipelines, tmp_path, name, rel, how):  # noqa: F811
         ("combined", "ner/model", "delete", FileNotFoundError),
     ],
 )
-def test_broken_model_file_named_in_error(tiny_pipelines, tmp_path, name, rel, how, error):  # noqa: F811
+def test_broken_model_file_named_in_error(tiny_pipelines, tmp_path, name, rel, how, error):
     target, err = load_damaged(tiny_pipelines, tmp_path, name, rel, how)
     assert isinstance(err, error), repr(err)
     assert str(target) in str(err), f"{type(err).__name__}: {err}"
@@ -109,7 +109,7 @@ def test_broken_model_file_named_in_error(tiny_pipelines, tmp_path, name, rel, h
 @pytest.mark.parametrize(
     "name,rel", [("cnn", "ner/model"), ("cnn", "tok2vec/model"), ("trf", "transformer/model")]
 )
-def test_corrupt_spacy_file_fails_to_load(tiny_pipelines, tmp_path, name, rel):  # noqa: F811
+def test_corrupt_spacy_file_fails_to_load(tiny_pipelines, tmp_path, name, rel):
     """spaCy refuses a truncated model file in ``spacy.load`` itself (it does not load garbage
     weights, nor fail only at the first document)."""
     copy = tmp_path / name
@@ -124,7 +124,7 @@ def test_corrupt_spacy_file_fails_to_load(tiny_pipelines, tmp_path, name, rel): 
     reason="spaCy 3.8 reports a truncated component file as 'Unpack failed: incomplete input' "
     "(msgpack) without naming the file; not monkeypatched here",
 )
-def test_corrupt_spacy_file_named_in_error(tiny_pipelines, tmp_path):  # noqa: F811
+def test_corrupt_spacy_file_named_in_error(tiny_pipelines, tmp_path):
     target, err = load_damaged(tiny_pipelines, tmp_path, "cnn", "ner/model", "truncate")
     assert str(target) in str(err)
 
@@ -164,7 +164,7 @@ def test_cnn_training_is_deterministic(tmp_path):
         assert (outputs[0] / rel).read_bytes() == (outputs[1] / rel).read_bytes(), rel
 
 
-def test_saved_trf_pipeline_does_not_need_base_model_dir(tiny_pipelines, tmp_path):  # noqa: F811
+def test_saved_trf_pipeline_does_not_need_base_model_dir(tiny_pipelines, tmp_path):
     copy = tmp_path / "trf"
     shutil.copytree(tiny_pipelines.paths["trf"], copy)
     config = (copy / "config.cfg").read_text(encoding="utf8")

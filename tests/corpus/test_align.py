@@ -32,7 +32,7 @@ def test_every_outcome_is_counted(nlp):
     assert counts["source_spans"] == 8
     # "Aspirin" (0-7) and "hepatitis" (16-25) both lose to the longer 0-25 span.
     assert {o: counts[o] for o in OUTCOMES} == {
-        "kept": 1, "fixed": 1, "overlap": 2, "unalignable": 0, "discontinuous": 1,
+        "kept": 1, "fixed": 1, "missing": 0, "outside": 0, "overlap": 2, "unalignable": 0, "discontinuous": 1,
         "invalid": 2, "unknown_label": 1,
     }
     assert counts["adds_up"] is True

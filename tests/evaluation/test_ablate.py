@@ -1,16 +1,13 @@
-"""``scripts/ablate.py``: systems scored alone and merged, on rule-based pipelines with known outputs."""
+"""``medner.evaluation.ablation`` (scripts/ablate.py): systems scored alone and merged, on rule-based pipelines with known outputs."""
 import json
 
 import pytest
-import typer
 from ruler import ruler_nlp
-from script_loader import load_script
 from spacy.tokens import DocBin
-from typer.testing import CliRunner
 
+from medner.evaluation.ablation import ablate, check_groups
+from medner.evaluation.selection import pick_best_on_dev
 from medner.tokenizer import blank_biomedical
-
-ablate = load_script("ablate")
 
 TEXT = "Aspirin caused fever and renal failure."
 GOLD = [("Aspirin", "CHEMICAL"), ("fever", "DISEASE"), ("renal failure", "DISEASE")]
@@ -37,16 +34,10 @@ def setup(tmp_path_factory):
 
 
 def test_ablate_scores_systems_and_merges(setup):
-    out = setup / "ablation.json"
-    args = [str(out), str(setup / "gold.spacy"), str(setup / "gold.spacy")]
-    for name in SYSTEMS:
-        args += ["--system", f"{name}={setup / name / 'model-best'}"]
-    args += ["--merge", "a+b", "--merge", "a+b+c"]
-    app = typer.Typer()
-    app.command()(ablate.main)
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    rows = json.loads(out.read_text())["rows"]
+    systems = {name: setup / name / "model-best" for name in SYSTEMS}
+    record = ablate(systems, [["a", "b"], ["a", "b", "c"]], setup / "gold.spacy", setup / "gold.spacy")
+    rows = record["rows"]
+    assert record["selected_on_dev"] == pick_best_on_dev(rows)
     # a: 2 of 2 right, 2 of 3 found
     assert rows["a"]["test"]["f1"] == pytest.approx(80.0)
     # b: aspirin and renal failure right, "caused" wrong
@@ -65,9 +56,15 @@ def test_ablate_scores_systems_and_merges(setup):
 
 
 def test_ablate_rejects_unknown_merge_member(setup):
-    app = typer.Typer()
-    app.command()(ablate.main)
-    result = CliRunner().invoke(app, [str(setup / "x.json"), str(setup / "gold.spacy"), str(setup / "gold.spacy"),
-                                      "--system", f"a={setup / 'a' / 'model-best'}", "--merge", "a+zzz"])
-    assert result.exit_code != 0
-    assert "zzz" in result.output
+    with pytest.raises(ValueError, match="unknown \\['zzz'\\]"):
+        check_groups({"a": setup / "a" / "model-best"}, [["a", "zzz"]])
+    with pytest.raises(ValueError, match="needs 2\\+"):
+        check_groups({"a": setup / "a" / "model-best"}, [["a"]])
+
+
+def test_pick_best_on_dev_ignores_test():
+    rows = {"x": {"dev": {"f1": 70.0}, "test": {"f1": 90.0}}, "y": {"dev": {"f1": 80.0}, "test": {"f1": 10.0}},
+            "z": {"dev": {"f1": 80.0}, "test": {"f1": 99.0}}}
+    assert pick_best_on_dev(rows) == "y"  # highest dev F1, first on ties; test never decides
+    with pytest.raises(ValueError):
+        pick_best_on_dev({})

@@ -98,7 +98,7 @@ def test_to_bytes_round_trip_keeps_the_drugbank_id(drug_kb):
 
 
 def test_linker_bytes_without_kb_or_broken_are_refused(drug_kb):
-    with pytest.raises(ValueError, match="cannot serialize a linker without a knowledge base"):
+    with pytest.raises(ValueError, match="cannot save a linker without a knowledge base"):
         ConceptLinker().to_bytes()
     with pytest.raises(KBFileError, match="knowledge base bytes: missing concepts.tsv.gz, names.tsv.gz, tfidf.npz"):
         KnowledgeBase.from_bytes(srsly.msgpack_dumps({"meta.json": b"{}"}))

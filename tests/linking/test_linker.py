@@ -142,6 +142,20 @@ def test_pipeline_round_trip_keeps_kb_and_predictions(kb, tmp_path):
     assert loaded.get_pipe("medner_linker").cfg["threshold"] == 0.3
 
 
+def test_nlp_to_bytes_keeps_the_kb(kb):
+    """``nlp.to_bytes()`` used to drop the linker's KB: the copy linked nothing."""
+    nlp = spacy.blank("en")
+    add_linker(nlp, kb, abbreviations=False, config={"threshold": 0.3})
+    ents = [("Coumadin", "CHEMICAL"), ("breast and ovarian cancer", "DISEASE")]
+    before = nlp(make_doc("Coumadin and breast and ovarian cancer.", ents))
+    copy = spacy.blank("en")
+    copy.add_pipe("medner_linker", config={"threshold": 0.3})
+    copy.from_bytes(nlp.to_bytes())
+    after = copy(make_doc("Coumadin and breast and ovarian cancer.", ents, copy))
+    assert [e.kb_id_ for e in after.ents] == [e.kb_id_ for e in before.ents] == ["D014859", "D001943|D010051"]
+    assert len(copy.get_pipe("medner_linker").kb) == len(kb)
+
+
 def test_missing_or_corrupt_kb_file_is_named(kb, tmp_path):
     kb.to_disk(tmp_path / "kb")
     (tmp_path / "kb" / "names.tsv.gz").write_bytes(b"not gzip")

@@ -5,7 +5,7 @@ predicts exactly what it predicts alone; this is checked against the
 separately saved tiny pipelines, and the vote against a recomputation.
 """
 import pytest
-from pipelines import TEXTS, tiny_pipelines  # noqa: F401  (session fixture)
+from pipelines import TEXTS
 
 from medner.ner.merge import MergeEntities
 

@@ -1,5 +1,4 @@
-"""Data preparation and a short training run for ``scripts/train_hf.py`` (fast, offline, CPU)."""
-import importlib.util
+"""Data preparation and a short training run of ``medner.ner.hf.trainer.train`` (scripts/train_hf.py; fast, offline, CPU)."""
 import json
 import os
 import shutil
@@ -210,16 +209,8 @@ def test_training_steps_reduce_loss(nlp, tokenizer, tiny_bert):
     assert losses[-1] < 0.5 * losses[0]
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("train_hf", ROOT / "scripts" / "train_hf.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_train_script_end_to_end(nlp, tiny_bert, tmp_path):
-    from typer.testing import CliRunner
-    import typer
+def test_train_end_to_end(nlp, tiny_bert, tmp_path):
+    from medner.ner.hf.trainer import train
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -242,11 +233,7 @@ def test_train_script_end_to_end(nlp, tiny_bert, tmp_path):
         )
     )
     out = tmp_path / "out"
-    script = load_script()
-    app = typer.Typer()
-    app.command()(script.main)
-    result = CliRunner().invoke(app, [str(config), str(corpus), str(out), "--threads", "1"])
-    assert result.exit_code == 0, result.output + repr(result.exception)
+    train(config, corpus, out, None, 1, -1, None, None)
     metrics = json.loads((out / "train_metrics.json").read_text())
     assert metrics["threads"] == 1
     assert len(metrics["dev_per_epoch"]) == 3
@@ -266,10 +253,9 @@ def test_train_script_end_to_end(nlp, tiny_bert, tmp_path):
     assert not (out / "checkpoints").exists()
 
 
-def test_train_script_time_limit(nlp, tiny_bert, tmp_path):
+def test_train_time_limit(nlp, tiny_bert, tmp_path):
     """``max_wall_minutes`` stops mid-epoch; the partial epoch is evaluated once and its model saved."""
-    from typer.testing import CliRunner
-    import typer
+    from medner.ner.hf.trainer import train
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -289,10 +275,7 @@ def test_train_script_time_limit(nlp, tiny_bert, tmp_path):
         )
     )
     out = tmp_path / "out"
-    app = typer.Typer()
-    app.command()(load_script().main)
-    result = CliRunner().invoke(app, [str(config), str(corpus), str(out), "--threads", "1"])
-    assert result.exit_code == 0, result.output + repr(result.exception)
+    train(config, corpus, out, None, 1, -1, None, None)
     metrics = json.loads((out / "train_metrics.json").read_text())
     assert metrics["global_steps"] == 1
     assert metrics["stopped_by_time_limit_at_epoch"] < 1

@@ -74,7 +74,7 @@ def test_initialize_without_paths_and_call_before_initialize_fail_clearly(nlp, v
     pipe = VocabFeatureTagger(nlp.vocab, "vocab_features")
     with pytest.raises(ValueError, match=r"vocab_features has no dictionary: call nlp.initialize\(\)"):
         pipe(nlp("kidney disease"))
-    with pytest.raises(ValueError, match=r"initialize needs medic_path and mesh_path"):
+    with pytest.raises(ValueError, match=r"initialize needs mesh_path for sources \[.MEDIC., .MESH.\]"):
         pipe.initialize(nlp=nlp, medic_path=vocab_files[0])
     with pytest.raises(ValueError, match=r"vocabulary file not found: .*missing\.tsv"):
         pipe.initialize(nlp=nlp, medic_path=vocab_files[0], mesh_path=vocab_files[1].with_name("missing.tsv"))

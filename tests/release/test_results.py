@@ -1,9 +1,8 @@
-"""``scripts/results.py``: the README tables are rendered from the committed JSON, between markers."""
+"""``medner.release.tables`` (scripts/results.py): the README tables are rendered from the committed JSON, between markers."""
 import pytest
 import srsly
-from script_loader import load_script
 
-results = load_script("results")
+from medner.release import tables as results
 
 
 def _scores(f1):

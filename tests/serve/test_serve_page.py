@@ -3,7 +3,8 @@
 One server and one browser session for all checks: load the page, paste the
 clinical example sentences, annotate, and check displaCy's view (Warfarin
 marked MEDICATION in its colour), the table (the rows the pipeline's own
-records give), the label filter, the JSON download, a text-file upload,
+records give), the label toggles (the mission's main types checked first,
+the others one click away), the JSON download, a text-file upload,
 picking the second pipeline, a limit error shown on the page, and that no
 request leaves the service (no CDN, no web font).
 """
@@ -87,29 +88,46 @@ def test_warfarin_is_highlighted_as_medication_in_its_colour(page_session):
     assert mark.locator("span").inner_text() == "MEDICATION"
     colour = page.evaluate("fetch('./info').then(r => r.json()).then(i => i.pipelines[0].colors.MEDICATION)")
     assert mark.evaluate("m => getComputedStyle(m).backgroundColor") == hex_to_rgb(colour)
-    assert page.locator("#status").inner_text() == "23 entities found by clinical-rules"
+    # MEDICATION is one of the mission's main types and starts checked; CONDITION is not
+    assert page.locator("#status").inner_text() == "12 entities found by clinical-rules (11 more of unchecked labels)"
 
 
 def test_table_has_one_row_per_entity_of_the_pipeline(page_session):
     page, text, nlp = page_session["page"], page_session["text"], page_session["nlp"]
-    expected = [[e["label"], e["text"], str(e["start"]), str(e["end"])] for e in doc_entities(nlp(text))]
-    assert len(expected) == 23  # 12 medications, 11 conditions in the 20 sentences
+    every = doc_entities(nlp(text))
+    assert len(every) == 23  # 12 medications, 11 conditions in the 20 sentences
+    expected = [[e["label"], e["text"], str(e["start"]), str(e["end"])] for e in every if e["label"] == "MEDICATION"]
+    assert len(expected) == 12
     assert [h.strip() for h in page.locator("#entities thead th").all_inner_texts()] == ["Label", "Text", "Start", "End"]  # no Score column: the ruler gives none
     rows = table_rows(page)
     assert rows == expected
     assert ["MEDICATION", "Warfarin"] in [row[:2] for row in rows]
 
 
-def test_label_filter_shows_only_that_label(page_session):
+def toggles(page):
+    return page.eval_on_selector_all(
+        "#label-toggles label",
+        "ls => ls.map(l => [l.dataset.label, l.querySelector('input').checked, l.querySelector('.n').textContent])",
+    )
+
+
+def test_label_toggles_start_with_the_main_types_and_the_others_are_one_click_away(page_session):
     page = page_session["page"]
-    options = page.eval_on_selector_all("#label-filter option", "os => os.map(o => o.value)")
-    assert options == ["", "CONDITION", "MEDICATION"]
-    page.select_option("#label-filter", "CONDITION")
+    assert toggles(page) == [["CONDITION", False, "(11)"], ["MEDICATION", True, "(12)"]]
+    assert page.locator("#view mark", has_text="pneumonia").count() == 0
+    page.check("#label-toggles label[data-label=CONDITION] input")  # one click: annotated again with both
+    page.wait_for_function("document.querySelector('#status').textContent === '23 entities found by clinical-rules'")
     rows = table_rows(page)
-    assert len(rows) == 11 and {row[0] for row in rows} == {"CONDITION"}
-    assert page.locator("#count").inner_text() == f"{len(rows)} entities"
-    page.select_option("#label-filter", "")
-    assert len(table_rows(page)) == 23
+    assert len(rows) == 23 and page.locator("#count").inner_text() == "23 entities"
+    assert page.locator("#view mark", has_text="pneumonia").locator("span").inner_text() == "CONDITION"
+    page.uncheck("#label-toggles label[data-label=MEDICATION] input")
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('11 entities')")
+    assert page.locator("#status").inner_text() == "11 entities found by clinical-rules (12 more of unchecked labels)"
+    assert {row[0] for row in table_rows(page)} == {"CONDITION"}
+    assert page.locator("#view mark", has_text="Warfarin").count() == 0
+    page.click("#all-labels")
+    page.wait_for_function("document.querySelector('#status').textContent === '23 entities found by clinical-rules'")
+    assert toggles(page) == [["CONDITION", True, "(11)"], ["MEDICATION", True, "(12)"]]
 
 
 def test_download_is_the_service_json(page_session):

@@ -149,6 +149,8 @@ def read_drug_dictionary(path: PathLike, mesh_names: Optional[Dict[str, str]] = 
             raise VocabularyFormatError(f"{path}: drug {canonical!r} has a {type(record).__name__} record, expected a dict")
         names = [record.get("name") or canonical] + [v for v in variants.get(canonical, []) if v != canonical]
         names += [s for s in record.get("synonyms", []) if isinstance(s, str)]
+        # A few variants hold tabs or line breaks: one space, as text has them.
+        names = [" ".join(name.split()) for name in names if name.strip()]
         lowered = {n.lower() for n in names} | {canonical.lower()}
         ids = []
         mesh_id = record.get("mesh_id")

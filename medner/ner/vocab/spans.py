@@ -15,13 +15,13 @@ a precision below ``min_precision`` is excluded. The exclusions are saved with
 the pipeline. The component reads ``doc._.vocab_tags``: a
 ``medner_vocab_features`` with the same source must run before it.
 """
-from collections import Counter
+from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Literal, Optional, Tuple
 
 import srsly
 from spacy.language import Language
 from spacy.pipeline import Pipe
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from spacy.util import SimpleFrozenList, from_bytes, from_disk, to_bytes, to_disk
 from spacy.vocab import Vocab
@@ -122,9 +122,21 @@ class VocabSpans(Pipe):
         doc.spans[self.cfg["spans_key"]] = [span for span in spans if span.text.lower() not in excluded]
         return doc
 
-    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None) -> None:
-        """Learn which names to leave out from the gold training docs (``get_examples``)."""
-        tagger = next((pipe for _, pipe in (nlp.pipeline if nlp else []) if isinstance(pipe, VocabFeatureTagger)), None)
+    def initialize(self, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *,
+                   nlp: Optional[Language] = None, train_path: Optional[str] = None) -> None:
+        """Learn which names to leave out from the gold training docs: ``get_examples`` (``spacy train``)
+        or, when given, the ``.spacy`` file ``train_path`` (``[initialize.components.<name>]``: ``spacy
+        assemble`` passes no real examples)."""
+        if train_path is not None:
+            if not Path(train_path).is_file():
+                raise ValueError(f"{self.name}: train_path not found: {train_path}")
+            gold = list(DocBin().from_disk(train_path).get_docs(self.vocab))
+            get_examples = lambda: [Example(Doc(doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc]), doc)  # noqa: E731
+                                    for doc in gold]
+        elif get_examples is None:
+            raise ValueError(f"{self.name}: initialize needs training examples or train_path (a .spacy file)")
+        # nlp.components: `spacy assemble` initializes with the sourced components disabled
+        tagger = next((pipe for _, pipe in (nlp.components if nlp else []) if isinstance(pipe, VocabFeatureTagger)), None)
         if tagger is None:
             raise ValueError(f"{self.name}: the pipeline needs a medner_vocab_features component before it")
         if not tagger.indexes:

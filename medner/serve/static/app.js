@@ -1,5 +1,7 @@
-// The medner page: POST the text to ./annotate, show displaCy's view, a table
-// of the entities with a label filter, and the JSON to download.
+// The medner page: POST the text to ./annotate with the checked labels, show
+// displaCy's view, a table of the entities, and the JSON to download. The label
+// toggles start with the pipeline's page_labels checked (the service's --labels,
+// else the mission's main types it has); each other label is one click away.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -27,6 +29,53 @@ function showPipelineMeta() {
     f = ` · dev F1 ${(100 * p.scores.ents_f).toFixed(1)}`;
   }
   $("pipeline-meta").textContent = `${p.package} ${p.version || ""} · ${p.labels.length} labels${f}`;
+  buildToggles(p);
+}
+
+function buildToggles(p) {
+  const checked = new Set(p.page_labels || p.labels);
+  const toggles = p.labels.map((label) => {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = label;
+    box.checked = checked.has(label);
+    box.addEventListener("change", onToggle);
+    const count = document.createElement("span");
+    count.className = "n";
+    const wrapper = document.createElement("label");
+    wrapper.dataset.label = label;
+    wrapper.className = box.checked ? "" : "off";
+    wrapper.append(box, swatch(label, p.colors), count);
+    return wrapper;
+  });
+  const fieldset = $("label-toggles");
+  fieldset.replaceChildren(fieldset.querySelector("legend"), ...toggles);
+}
+
+function checkedLabels() {
+  return [...document.querySelectorAll("#label-toggles input:checked")].map((box) => box.value);
+}
+
+function onToggle(event) {
+  event.target.parentElement.className = event.target.checked ? "" : "off";
+  if (lastResponse) annotate();  // show the new choice on the text already annotated
+}
+
+function checkAll() {
+  for (const box of document.querySelectorAll("#label-toggles input")) {
+    box.checked = true;
+    box.parentElement.className = "";
+  }
+  if (lastResponse) annotate();
+}
+
+function showCounts(entities, filteredOut) {
+  const counts = { ...(filteredOut || {}) };
+  for (const e of entities) counts[e.label] = (counts[e.label] || 0) + 1;
+  for (const wrapper of document.querySelectorAll("#label-toggles label")) {
+    const n = counts[wrapper.dataset.label];
+    wrapper.querySelector(".n").textContent = n ? `(${n})` : "";
+  }
 }
 
 async function loadInfo() {
@@ -85,32 +134,26 @@ function renderTable(entities, colors) {
   });
   body.replaceChildren(...rows);
   const labels = [...new Set(entities.map((e) => e.label))].sort();
-  const filter = $("label-filter");
-  filter.replaceChildren(new Option("all labels", ""), ...labels.map((l) => new Option(l, l)));
   $("legend").replaceChildren(...labels.map((l) => swatch(l, colors)));
-  applyFilter();
-}
-
-function applyFilter() {
-  const label = $("label-filter").value;
-  let shown = 0;
-  for (const tr of document.querySelectorAll("#entities tbody tr")) {
-    tr.hidden = label !== "" && tr.dataset.label !== label;
-    if (!tr.hidden) shown += 1;
-  }
-  $("count").textContent = `${shown} entit${shown === 1 ? "y" : "ies"}`;
+  $("count").textContent = `${rows.length} entit${rows.length === 1 ? "y" : "ies"}`;
 }
 
 async function annotate() {
   const text = $("text").value;
   const pipeline = currentPipeline();
+  const checked = checkedLabels();
+  if (checked.length === 0) {
+    setStatus("Check at least one label", true);
+    return;
+  }
+  const labels = checked.length === pipeline.labels.length ? [] : checked;  // []: every label
   $("annotate").disabled = true;
   setStatus("Annotating…");
   try {
     const response = await fetch("./annotate", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ documents: [{ id: documentId, text }], pipeline: pipeline.name, html: true }),
+      body: JSON.stringify({ documents: [{ id: documentId, text }], pipeline: pipeline.name, html: true, labels }),
     });
     const payload = await response.json();
     if (!response.ok) {
@@ -125,8 +168,11 @@ async function annotate() {
     lastResponse = payload;
     $("view").innerHTML = doc.html;  // displaCy markup made by the service (text escaped there)
     renderTable(doc.entities, pipeline.colors);
+    showCounts(doc.entities, doc.filtered_out);
     $("output").hidden = false;
-    setStatus(`${doc.entities.length} entities found by ${payload.pipeline}`);
+    const hidden = Object.values(doc.filtered_out || {}).reduce((a, b) => a + b, 0);
+    setStatus(`${doc.entities.length} entities found by ${payload.pipeline}` +
+              (hidden ? ` (${hidden} more of unchecked labels)` : ""));
   } catch (err) {
     setStatus(`Request failed: ${err}`, true);
   } finally {
@@ -156,6 +202,6 @@ $("file").addEventListener("change", async (event) => {
 $("text").addEventListener("input", () => { documentId = "pasted-text"; });
 $("annotate").addEventListener("click", annotate);
 $("pipeline").addEventListener("change", showPipelineMeta);
-$("label-filter").addEventListener("change", applyFilter);
+$("all-labels").addEventListener("click", checkAll);
 $("download").addEventListener("click", download);
 loadInfo().catch((err) => setStatus(`Could not load /info: ${err}`, true));
