@@ -10,6 +10,7 @@ from spacy.tokens import DocBin
 from wasabi import msg
 
 from medner.abbreviations.component import detect_abbreviations
+from medner.corpus.notes import read_notes
 from medner.linking.component import ConceptLinker, add_linker
 from medner.linking.kb import KBFileError, KnowledgeBase
 from medner.linking.evaluation import concept_f1, gold_mentions, score_gold_mentions, seen_strings
@@ -160,7 +161,8 @@ def e2e(
 def drug_ids(
     kb_dir: Path = typer.Argument(...),
     output: Path = typer.Argument(...),
-    docs: List[Path] = typer.Option(..., "--docs", exists=True, dir_okay=False, help="DocBin files with gold entities"),
+    docs: List[Path] = typer.Option(..., "--docs", exists=True, dir_okay=False,
+                                    help="DocBin files with gold entities, or the clinical-notes set (.jsonl, medner.corpus.notes)"),
     label: str = typer.Option("MEDICATION", help="Link the gold mentions of this label only"),
 ):
     """Link the gold ``label`` mentions with the shipped linker settings; count those given a MeSH and a DrugBank ID."""
@@ -169,7 +171,7 @@ def drug_ids(
     result = {"kb": str(kb_dir), "kb_meta": kb.meta, "label": label, "sets": {}}
     for path in docs:
         linker = ConceptLinker(kb=kb, abbreviations=False, label_types={label: ["CHEMICAL"]}, link_unlisted_labels=False)
-        linked = _docs(path, nlp)
+        linked = read_notes(path) if path.suffix == ".jsonl" else _docs(path, nlp)  # notes: biomedical tokenizer
         linker.link_docs(linked)
         spans = [e for d in linked for e in d.ents if e.label_ == label]
         with_id = [e for e in spans if e.kb_id_]
