@@ -32,12 +32,14 @@ def main(
             yield from read_training_mentions(dataset, asset_dir, tuple(splits.split("+")))
 
     try:
-        vocab = list(read_medic(medic)) + list(read_mesh_descriptors(mesh))
-        if drugs:
-            mesh_names = {c.ids[0]: c.names[0] for c in vocab if c.type == "CHEMICAL"}
-            vocab += list(read_drug_dictionary(drugs, mesh_names))
+        vocab, left_out = list(read_medic(medic)) + list(read_mesh_descriptors(mesh)), 0
+        if drugs:  # a drug with neither a MeSH nor a DrugBank ID ("DRUG:name") is left out: -> +0.3 BC5CDR dev chemical
+            drug_concepts = list(read_drug_dictionary(drugs, {c.ids[0]: c.names[0] for c in vocab if c.type == "CHEMICAL"}))
+            identified = [c for c in drug_concepts if not c.ids[0].startswith("DRUG:")]
+            vocab, left_out = vocab + identified, len(drug_concepts) - len(identified)
+            msg.info(f"{len(identified):,} drugs added, {left_out:,} without a MeSH or DrugBank ID left out")
         kb = KnowledgeBase.build(vocab, training(), meta={"medic": str(medic), "mesh": str(mesh), "drugs": str(drugs or ""),
-                                                          "mentions": list(mentions)})
+                                                          "drugs_left_out_without_id": left_out, "mentions": list(mentions)})
     except VocabularyFormatError as err:
         msg.fail(str(err), exits=1)
     kb.to_disk(output_dir)

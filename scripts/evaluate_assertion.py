@@ -12,6 +12,7 @@ from wasabi import msg
 
 from medner.assertion.evaluation import (
     component_predictor,
+    ended_drug_accounting,
     evaluate_predictor,
     load_gold,
     negspacy_predictor,
@@ -60,6 +61,8 @@ def main(
         for split in ("dev", "test"):
             print(summary_line(name, split, results[name][split]))
         record = {"system": name, "corpus": "maccrobat", "spans": "gold doc.spans['assertion']", **results[name]}
+        if name != "negspacy":  # gold NEG on held/stopped drugs, which medner calls present with a status
+            record["ended_drugs"] = {s: ended_drug_accounting(d, nlp, "medner_assertion") for s, d in splits.items()}
         if name == "negspacy":
             record["note"] = "negspacy 1.1.0, en_clinical termset, sentencizer; it predicts negated or present only"
         srsly.write_json(metrics_dir / f"assertion__{name}.json", record)
@@ -75,8 +78,9 @@ def main(
         "dev_mean_f": {name: dev_choice(name) for name in ("rules", "classifier", "combined")},
         "test_f": {name: {v: results[name]["test"][v]["f"] for v in ASSERTION_VALUES} for name in results},
         "test_negated_f_gain_over_negspacy": negated_test[chosen] - negated_test["negspacy"],
-        "goal": {"negated_test_f_at_least": 0.90, "gain_over_negspacy_at_least": 0.10,
-                 "met": negated_test[chosen] >= 0.90 and negated_test[chosen] - negated_test["negspacy"] >= 0.10},
+        "goal": {"negated_test_f_at_least": 0.90, "uncertain_test_f_at_least": 0.70,
+                 "negated_met": negated_test[chosen] >= 0.90,
+                 "uncertain_met": results[chosen]["test"]["uncertain"]["f"] >= 0.70},
     }
     srsly.write_json(metrics_dir / "assertion__summary.json", summary)
     msg.good(f"chosen on dev: {chosen}; test negated F1 {100 * negated_test[chosen]:.1f} "

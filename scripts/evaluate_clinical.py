@@ -16,7 +16,7 @@ def main(
     doc: Path = typer.Option(Path("docs/clinical.md"), "--doc", help="Rewrite its table block from all records"),
 ):
     spec = srsly.read_yaml(config)
-    wanted = [s for s in systems.split(",") if s] or list(spec["systems"])
+    wanted = [s for s in systems.split(",") if s] or [s for s, v in spec["systems"].items() if not v.get("frozen")]
     unknown = [s for s in wanted if s not in spec["systems"]]
     if unknown:
         msg.fail(f"Unknown systems {unknown}; {config} has {list(spec['systems'])}", exits=1)

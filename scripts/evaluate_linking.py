@@ -10,21 +10,26 @@ from spacy.tokens import DocBin
 from wasabi import msg
 
 from medner.abbreviations.component import detect_abbreviations
+from medner.corpus.notes import read_notes
 from medner.linking.component import ConceptLinker, add_linker
 from medner.linking.kb import KBFileError, KnowledgeBase
 from medner.linking.evaluation import concept_f1, gold_mentions, score_gold_mentions, seen_strings
+from medner.linking.kb.names import lower
+from medner.ner.vocab.sources import VocabularyFormatError, load_drug_dictionary
 
 app = typer.Typer(add_completion=False)
 
-# Each step adds one thing to the one before it; "full" is the shipped default.
+# Each step adds one thing to the one before it; "full" is the shipped default (salt forms: tried, off).
+_OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False}
 VARIANTS: Dict[str, dict] = {
-    "exact": {"exact_mode": "lower", "fuzzy": False, "label_types": {}, "composites": False, "abbreviations": False, "variants": False},
-    "normalised": {"exact_mode": "normalised", "fuzzy": False, "label_types": {}, "composites": False, "abbreviations": False, "variants": False},
-    "+tfidf": {"exact_mode": "normalised", "fuzzy": True, "label_types": {}, "composites": False, "abbreviations": False, "variants": False},
-    "+label_aware": {"exact_mode": "normalised", "fuzzy": True, "composites": False, "abbreviations": False, "variants": False},
-    "+composites": {"exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": False, "variants": False},
-    "+abbreviations": {"exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": False},
-    "+neoplasm synonyms (full)": {"exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True},
+    "exact": {**_OFF, "exact_mode": "lower", "fuzzy": False, "label_types": {}},
+    "normalised": {**_OFF, "exact_mode": "normalised", "fuzzy": False, "label_types": {}},
+    "+tfidf": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "label_types": {}},
+    "+label_aware": {**_OFF, "exact_mode": "normalised", "fuzzy": True},
+    "+composites": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True},
+    "+abbreviations": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True},
+    "+neoplasm synonyms (full)": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True},
+    "+salt/ester forms (off)": {"exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True, "salt_forms": True},
 }
 TARGETS = {"bc5cdr_chemical": ("bc5cdr", "CHEMICAL"), "bc5cdr_disease": ("bc5cdr", "DISEASE"),
            "ncbi_disease": ("ncbi_disease", "DISEASE")}
@@ -61,13 +66,19 @@ def gold(
     seen_splits: str = typer.Option("train", help="'+'-joined splits whose mentions the KB was built from"),
     ablation: bool = typer.Option(False, "--ablation", help="Run every step of VARIANTS, not only the full system"),
     threshold: float = typer.Option(0.0, help="NIL threshold (0: always answer, as BioSyn does)"),
+    drugs: Path = typer.Option(None, "--drugs", exists=True, dir_okay=False,
+                               help="drug-named-entity-recognition's dictionary: also score the mentions whose lower-cased text is one of its variants (groups 'drugs', 'drugs_unseen')"),
 ):
     """Link every gold mention of the three targets and score accuracy@1/@5, overall and unseen."""
     kb = _load_kb(kb_dir)
+    try:
+        subsets = {"drugs": {lower(v) for v in load_drug_dictionary(drugs)["drug_variant_to_canonical"]}} if drugs else {}
+    except VocabularyFormatError as err:
+        msg.fail(str(err), exits=1)
     nlp = spacy.blank("en")
     variants = VARIANTS if ablation else {"full": VARIANTS["+neoplasm synonyms (full)"]}
     result = {"kb": str(kb_dir), "kb_meta": kb.meta, "split": split, "seen_splits": seen_splits,
-              "threshold": threshold, "variants": {}, "references": REFERENCES["gold_mentions_acc1"]}
+              "threshold": threshold, "drug_subset_from": str(drugs or ""), "variants": {}, "references": REFERENCES["gold_mentions_acc1"]}
     for variant, config in variants.items():
         scores, seconds, n_mentions = {}, 0.0, 0
         for dataset in ("bc5cdr", "ncbi_disease"):
@@ -82,10 +93,11 @@ def gold(
             linker.link_docs(docs)
             seconds += time.perf_counter() - started
             n_mentions += sum(len(d.ents) for d in docs)
-            per_label = score_gold_mentions(kb, mentions, docs, seen)
+            per_label = score_gold_mentions(kb, mentions, docs, seen, subsets=subsets)
+            groups = ["all", "unseen", "in_kb"] + [g for name in subsets for g in (name, f"{name}_unseen")]
             for target, (target_dataset, label) in TARGETS.items():
                 if target_dataset == dataset:
-                    scores[target] = {group: per_label.get(f"{label}/{group}") for group in ("all", "unseen", "in_kb")}
+                    scores[target] = {group: per_label.get(f"{label}/{group}") for group in groups}
             scores[f"{dataset}_stats"] = dict(linker.stats)
         result["variants"][variant] = {"config": config, "scores": scores,
                                        "mentions_per_second": round(n_mentions / seconds) if seconds else None}
@@ -140,6 +152,36 @@ def e2e(
               "docs": len(gold_docs), "ner_seconds": round(ner_seconds, 2), "linker_config": linker.cfg,
               "pipe_names": nlp.pipe_names, "abbreviation_propagation": propagation_config,
               "runs": runs, "references": REFERENCES["end_to_end_concept_f1"]}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
+    msg.good(f"Wrote {output}")
+
+
+@app.command("drug-ids")
+def drug_ids(
+    kb_dir: Path = typer.Argument(...),
+    output: Path = typer.Argument(...),
+    docs: List[Path] = typer.Option(..., "--docs", exists=True, dir_okay=False,
+                                    help="DocBin files with gold entities, or the clinical-notes set (.jsonl, medner.corpus.notes)"),
+    label: str = typer.Option("MEDICATION", help="Link the gold mentions of this label only"),
+):
+    """Link the gold ``label`` mentions with the shipped linker settings; count those given a MeSH and a DrugBank ID."""
+    kb = _load_kb(kb_dir)
+    nlp = spacy.blank("en")
+    result = {"kb": str(kb_dir), "kb_meta": kb.meta, "label": label, "sets": {}}
+    for path in docs:
+        linker = ConceptLinker(kb=kb, abbreviations=False, label_types={label: ["CHEMICAL"]}, link_unlisted_labels=False)
+        linked = read_notes(path) if path.suffix == ".jsonl" else _docs(path, nlp)  # notes: biomedical tokenizer
+        linker.link_docs(linked)
+        spans = [e for d in linked for e in d.ents if e.label_ == label]
+        with_id = [e for e in spans if e.kb_id_]
+        with_drugbank = [e for e in spans if e._.drugbank_id]
+        result["sets"][str(path)] = {
+            "mentions": len(spans), "linked": len(with_id), "drugbank_id": len(with_drugbank),
+            "mesh_id": sum(any(i[:1] in "DC" and i[1:].isdigit() for i in e._.concept_ids) for e in spans),
+            "drugbank_share": round(100 * len(with_drugbank) / len(spans), 2) if spans else None,
+            "examples_without_drugbank_id": sorted({e.text.lower() for e in spans if not e._.drugbank_id})[:40]}
+        msg.info(f"{path}: {len(with_drugbank)}/{len(spans)} {label} mentions get a DrugBank ID, {len(with_id)} an ID")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
     msg.good(f"Wrote {output}")

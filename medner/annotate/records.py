@@ -9,6 +9,9 @@ records with :func:`doc_to_record`, so they agree byte for byte::
 
 ``start``/``end`` are character offsets (Python string indices, i.e. Unicode
 code points) into the input text: ``text[start:end] == entity["text"]``.
+A pipeline with ``medner_relations`` adds ``"relations": [{"head": [start, end],
+"tail": [start, end], "label", "score"[, "head_id", "tail_id"]}]``, the head and
+tail offsets being those of entities in the record.
 One entity's fields are built in :func:`entity_record`; a component that adds
 a field (assertion, linking) extends that one function.
 """
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ..ner.label_filter import FILTERED_KEY  # entities a label filter (medner_label_filter) set aside
+from ..relations.component import RELATIONS_KEY, get_relations
 from ..tokenizer import count_words
 from .inputs import BadRecord, Item
 
@@ -71,6 +75,10 @@ def entity_record(span, text: str, *, source: str, score: Any = None, candidates
     assertion = span._.assertion if span.has_extension("assertion") else None
     if assertion is not None:
         record["assertion"] = assertion
+    # medner_assertion's medication status (started, held, stopped ...), only where it found one.
+    status = span._.medication_status if span.has_extension("medication_status") else None
+    if status:
+        record["medication_status"] = status
     # medner_linker's concept id (None: NIL) and ranked (id, name, score) candidates, where it ran.
     linked = span if linked is None else linked
     kb_candidates = linked._.kb_candidates if linked.has_extension("kb_candidates") else None
@@ -113,7 +121,7 @@ def doc_entities(doc, spans_key: str = SPANS_KEY, candidates: int = 0) -> List[D
 
 def doc_to_record(doc, item: Item, *, include_text: bool = False, spans_key: str = SPANS_KEY,
                   candidates: int = 0) -> Dict[str, Any]:
-    """The output record for one document: id, passthrough fields, entities."""
+    """The output record for one document: id, passthrough fields, entities (and relations, where found)."""
     record: Dict[str, Any] = {"id": item.id}
     if include_text:
         record["text"] = item.text
@@ -121,6 +129,8 @@ def doc_to_record(doc, item: Item, *, include_text: bool = False, spans_key: str
         if key not in record:
             record[key] = value
     record["entities"] = doc_entities(doc, spans_key, candidates)
+    if RELATIONS_KEY in doc.spans:  # medner_relations ran (an empty list: it found none)
+        record["relations"] = get_relations(doc)
     return record
 
 

@@ -70,15 +70,16 @@ def find_triggers(doc: Doc, matcher: PhraseMatcher, rules_by_id: Dict[int, Dict[
     for match_id, start, end in matcher(doc):
         rule = rules_by_id[match_id]
         found.append(Trigger(start, end, rule["category"], rule["direction"], rule["phrase"]))
-    in_pseudo = set()
+    pseudo_at: Dict[int, List[Trigger]] = {}
     for t in found:
         if t.category == PSEUDO:
-            in_pseudo.update(range(t.start, t.end))
+            for i in range(t.start, t.end):
+                pseudo_at.setdefault(i, []).append(t)
     kept: List[Trigger] = []
     taken: Dict[str, set] = {}
     # Longest first: "ruled out for" beats "ruled out"; "no evidence of" beats "no". Token sets keep it linear.
     for trig in sorted(found, key=lambda t: (t.start - t.end, t.start)):
-        if trig.category == PSEUDO or any(i in in_pseudo for i in range(trig.start, trig.end)):
+        if trig.category == PSEUDO or _cut_by_pseudo(trig, pseudo_at):
             continue
         # Forward and backward readings of the same words may both hold ("was ruled out for MI").
         occupied = taken.setdefault(TERMINATE if trig.category == TERMINATE else trig.direction, set())
@@ -87,6 +88,13 @@ def find_triggers(doc: Doc, matcher: PhraseMatcher, rules_by_id: Dict[int, Dict[
         occupied.update(range(trig.start, trig.end))
         kept.append(trig)
     return sorted(kept, key=lambda t: (t.start, t.end))
+
+
+def _cut_by_pseudo(trig: Trigger, pseudo_at: Dict[int, List[Trigger]]) -> bool:
+    """A trigger touching a pseudo-trigger is dropped ("not" in "not ruled out"), unless it holds the whole
+    pseudo-trigger: "cannot be excluded" is a pseudo-negation and, as a whole, an uncertainty trigger."""
+    return any(not (trig.start <= p.start and p.end <= trig.end)
+               for i in range(trig.start, trig.end) for p in pseudo_at.get(i, ()))
 
 
 def rule_verdicts(

@@ -14,6 +14,7 @@ from spacy.tokens import Doc, DocBin, Span
 
 from .scorer import assertion_prf
 from ..corpus.assertions import ASSERTION_KEY, ASSERTION_VALUES, NEGATED, PRESENT
+from .rules import ENDED_STATUSES
 
 TARGET_KEY = "medner_assertion_targets"
 
@@ -107,3 +108,45 @@ def summary_line(name: str, split: str, result: Dict[str, dict], values: Optiona
     values = values or [v for v in result if isinstance(result[v], dict)]
     cells = [f"{v} {100 * result[v]['f']:.1f}" for v in values]
     return f"{name:<11} {split:<5} acc {100 * result['accuracy']:.1f}  " + "  ".join(cells)
+
+
+def ended_drug_accounting(golds: Sequence[Doc], nlp: Language, name: str) -> Dict[str, object]:
+    """Where MACCROBAT's gold and medner's drug policy disagree, counted and scored both ways.
+
+    MACCROBAT marks a drug that was held, stopped or discontinued NEG; medner
+    (issue 18) keeps it present (or historical) and gives it a
+    ``medication_status`` instead. This counts the gold-negated spans the
+    component calls ended drugs and scores the rest without them, so the cost
+    of the policy on the official score is visible, not hidden.
+    """
+    component = nlp.get_pipe(name)
+    kept: List[Tuple[str, str]] = []
+    ended: List[Dict[str, str]] = []
+    for gold in golds:
+        doc = target_doc(gold)
+        spans = list(doc.spans[TARGET_KEY])
+        values, statuses = component.analyse(doc, spans)
+        for span, gold_value, value, status in zip(spans, gold_values(gold), values, statuses):
+            if gold_value == NEGATED and status in ENDED_STATUSES:
+                ended.append({"text": span.text, "status": status, "predicted": value})
+            else:
+                kept.append((gold_value, value))
+    return {"gold_negated_ended_drugs": len(ended), "spans": ended, "without_them": assertion_prf(kept)}
+
+
+def evaluate_statuses(golds: Sequence[Doc], nlp: Language, name: str, key: str = "medication_status",
+                      none: str = "none") -> Dict[str, object]:
+    """Medication status on gold spans: the status the component gives each gold span of ``doc.spans[key]``
+    (a drug without a status is ``none``, as in the clinical-notes set), per status P/R/F and accuracy."""
+    component = nlp.get_pipe(name)
+    pairs: List[Tuple[str, str]] = []
+    for gold in golds:
+        if key not in gold.spans:
+            continue
+        doc = target_doc(gold)
+        spans = list(doc.spans[TARGET_KEY])
+        _, statuses = component.analyse(doc, spans)
+        predicted = {(s.start_char, s.end_char): status or none for s, status in zip(spans, statuses)}
+        pairs.extend((s.label_, predicted.get((s.start_char, s.end_char), none)) for s in gold.spans[key])
+    values = sorted({g for g, _ in pairs} | {p for _, p in pairs})
+    return assertion_prf(pairs, values)

@@ -107,19 +107,21 @@ def _read_corona(asset_dir: Path, split: str) -> List[SourceDoc]:
     return seeded_split(list(read_dataturks_json(asset_dir / "Corona2.json")), split)
 
 
+BC5CDR_FILES = {"train": "CDR_TrainingSet.PubTator.txt", "dev": "CDR_DevelopmentSet.PubTator.txt",
+                "test": "CDR_TestSet.PubTator.txt"}
+BC5CDR_SOURCE = {"name": "BioCreative V CDR (BC5CDR)", "url": "https://biocreative.bioinformatics.udel.edu/tasks/biocreative-v/track-3-cdr/",
+                 "license": "public domain (NLM); cite Li et al. 2016 and Wei et al. 2015"}
+MACCROBAT_SOURCE = {"name": "MACCROBAT2020", "url": "https://github.com/Saieiei/NLP/tree/main/MACCROBAT2020 (mirror of the figshare collection)",
+                    "license": "CC BY 4.0; cite Caufield et al. 2019"}
+
 DATASETS: Dict[str, Dataset] = {
     "bc5cdr": Dataset(
         name="bc5cdr",
         description="BioCreative V CDR: chemicals and diseases in 1,500 PubMed abstracts",
         label_map=fixed_map({"Chemical": "CHEMICAL", "Disease": "DISEASE"}),
-        read_split=_pubtator_files({
-            "train": "CDR_TrainingSet.PubTator.txt",
-            "dev": "CDR_DevelopmentSet.PubTator.txt",
-            "test": "CDR_TestSet.PubTator.txt",
-        }),
+        read_split=_pubtator_files(BC5CDR_FILES),
         labels=["CHEMICAL", "DISEASE"],
-        source={"name": "BioCreative V CDR (BC5CDR)", "url": "https://biocreative.bioinformatics.udel.edu/tasks/biocreative-v/track-3-cdr/",
-                "license": "public domain (NLM); cite Li et al. 2016 and Wei et al. 2015"},
+        source=BC5CDR_SOURCE,
     ),
     "ncbi_disease": Dataset(
         name="ncbi_disease",
@@ -140,8 +142,7 @@ DATASETS: Dict[str, Dataset] = {
         label_map=maccrobat_label,
         read_split=_read_maccrobat,
         assertion_schema=MACCROBAT_ASSERTIONS,
-        source={"name": "MACCROBAT2020", "url": "https://github.com/Saieiei/NLP/tree/main/MACCROBAT2020 (mirror of the figshare collection)",
-                "license": "CC BY 4.0; cite Caufield et al. 2019"},
+        source=MACCROBAT_SOURCE,
     ),
     "maccrobat_clinical": Dataset(
         name="maccrobat_clinical",
@@ -153,8 +154,7 @@ DATASETS: Dict[str, Dataset] = {
         assertion_schema=MACCROBAT_ASSERTIONS,
         outside_unmapped=True,
         asset_name="maccrobat",
-        source={"name": "MACCROBAT2020", "url": "https://github.com/Saieiei/NLP/tree/main/MACCROBAT2020 (mirror of the figshare collection)",
-                "license": "CC BY 4.0; cite Caufield et al. 2019"},
+        source=MACCROBAT_SOURCE,
     ),
     "phee": Dataset(
         name="phee",
@@ -173,16 +173,11 @@ DATASETS: Dict[str, Dataset] = {
         description="BC5CDR's chemicals as extra MEDICATION examples for the clinical schema (partial: its diseases, "
                     "which include symptoms, are missing values)",
         label_map=fixed_map({"Chemical": "MEDICATION"}),
-        read_split=_pubtator_files({
-            "train": "CDR_TrainingSet.PubTator.txt",
-            "dev": "CDR_DevelopmentSet.PubTator.txt",
-            "test": "CDR_TestSet.PubTator.txt",
-        }),
+        read_split=_pubtator_files(BC5CDR_FILES),
         labels=["MEDICATION"],
         missing_labels=("Disease",),
         asset_name="bc5cdr",
-        source={"name": "BioCreative V CDR (BC5CDR)", "url": "https://biocreative.bioinformatics.udel.edu/tasks/biocreative-v/track-3-cdr/",
-                "license": "public domain (NLM); cite Li et al. 2016 and Wei et al. 2015"},
+        source=BC5CDR_SOURCE,
     ),
     "corona2": Dataset(
         name="corona2",

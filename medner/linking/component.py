@@ -17,7 +17,10 @@ each switchable for ablations:
    are split and linked part by part; the ids are ``|``-joined;
 6. neoplasm synonyms: a mention without an exact name is also searched with
    "carcinoma"/"tumour"/"cancer" swapped for the word MeSH uses ("prostate
-   carcinoma" -> "Prostatic Neoplasms"); the variant wins by a margin only.
+   carcinoma" -> "Prostatic Neoplasms"); the variant wins by a margin only;
+7. salt and ester forms (``salt_forms``, off: no gain on BC5CDR dev, the drug
+   dictionary lists the salts already): "metformin hydrochloride", "sodium
+   valproate" are also searched without the salt words, a variant like step 6.
 
 A mention whose best score is below ``threshold`` is NIL: no id, its
 candidates kept, counted in ``stats``. The KB lives inside the pipeline
@@ -34,7 +37,7 @@ from spacy.training import Example
 
 from .. import register_extension
 from .kb import Candidate, KnowledgeBase, split_composite
-from .kb.names import normalise, synonym_variants
+from .kb.names import normalise, salt_variants, synonym_variants
 
 ExactMode = Literal["lower", "normalised"]  # how a mention matches a name exactly: lower-cased, or medner.linking.kb.names.normalise
 
@@ -67,6 +70,7 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
         "composites": True,
         "abbreviations": True,
         "variants": True,
+        "salt_forms": False,
         "max_chars": 256,
         "scorer": {"@scorers": "medner.linker_scorer.v1"},
     },
@@ -86,6 +90,7 @@ def make_linker(
     composites: bool,
     abbreviations: bool,
     variants: bool,
+    salt_forms: bool,
     max_chars: int,
     scorer: Optional[Callable],
 ) -> "ConceptLinker":
@@ -99,7 +104,7 @@ def make_linker(
         raise ValueError(f"[{name}] n_candidates must be at least 1, got {n_candidates}")
     return ConceptLinker(name, spans_key=spans_key, n_candidates=n_candidates, threshold=threshold,
                          label_types=label_types, link_unlisted_labels=link_unlisted_labels, exact_mode=exact_mode, fuzzy=fuzzy, composites=composites,
-                         abbreviations=abbreviations, variants=variants, max_chars=max_chars, scorer=scorer)
+                         abbreviations=abbreviations, variants=variants, salt_forms=salt_forms, max_chars=max_chars, scorer=scorer)
 
 
 class ConceptLinker:
@@ -108,7 +113,7 @@ class ConceptLinker:
     def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
                  threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
                  link_unlisted_labels: bool = True, exact_mode: ExactMode = "normalised", fuzzy: bool = True, composites: bool = True,
-                 abbreviations: bool = True, variants: bool = True, max_chars: int = 256,
+                 abbreviations: bool = True, variants: bool = True, salt_forms: bool = False, max_chars: int = 256,
                  scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):
         self.name = name
@@ -116,7 +121,8 @@ class ConceptLinker:
                     "label_types": dict(DEFAULT_LABEL_TYPES if label_types is None else label_types),
                     "link_unlisted_labels": bool(link_unlisted_labels),
                     "exact_mode": exact_mode, "fuzzy": fuzzy, "composites": composites,
-                    "abbreviations": abbreviations, "variants": variants, "max_chars": max_chars}
+                    "abbreviations": abbreviations, "variants": variants, "salt_forms": salt_forms,
+                    "max_chars": max_chars}
         self.scorer = scorer
         self.kb: Optional[KnowledgeBase] = None
         self.stats: Counter = Counter({k: 0 for k in STATS})
@@ -187,7 +193,9 @@ class ConceptLinker:
             plan["queries"].add(plan["long"])
         if self.cfg["variants"]:
             plan["variants"] = [(v, type_ids) for v in synonym_variants(text)]
-            plan["queries"].update(plan["variants"])
+        if self.cfg["salt_forms"]:
+            plan["variants"] += [(v, type_ids) for v in salt_variants(text)]
+        plan["queries"].update(plan["variants"])
         if self.cfg["composites"]:
             parts = split_composite(text)
             if len(parts) > 1:
@@ -246,7 +254,19 @@ class ConceptLinker:
         # span extensions are keyed by offsets, label and kb_id: set them on the final spans
         for span, (kb_id, candidates) in zip(new_spans, results):
             span._.kb_candidates = candidates
-            span._.concept_ids = self.kb.ids_of(kb_id) if kb_id else []
+            span._.concept_ids = self._concept_ids(kb_id, candidates) if kb_id else []
+
+    def _concept_ids(self, kb_id: str, candidates: List[Tuple[str, str, float]]) -> List[str]:
+        """The linked concept's ids, plus the DrugBank ID of another concept with the very same name when it has none.
+
+        BC5CDR's training mention "atorvastatin" keeps its 2015 id C065179 (and wins the exact tie by
+        its prior), while MeSH's Atorvastatin D000069059 is the concept the drug dictionary joined.
+        """
+        ids = self.kb.ids_of(kb_id)
+        if "|" in kb_id or not candidates or candidates[0][2] < 1.0 or any(i.startswith("DB") for i in ids):
+            return ids
+        same_name = [i for c in candidates if c[2] >= 1.0 and c[0] != kb_id for i in self.kb.ids_of(c[0]) if i.startswith("DB")]
+        return ids + same_name[:1]
 
     # ------------------------------------------------------------ serialization
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:

@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 from spacy.tokens import Doc
 
 from .kb.base import KnowledgeBase
-from .kb.names import normalise
+from .kb.names import lower, normalise
 
 
 def split_ids(kb_id: str) -> List[str]:
@@ -45,8 +45,13 @@ def seen_strings(docs: Iterable[Doc]) -> Set[str]:
 
 
 def score_gold_mentions(kb: KnowledgeBase, gold: Sequence[Tuple[int, int, str, str, str]], linked_docs: Sequence[Doc],
-                        seen: Set[str], k: int = 5) -> Dict[str, dict]:
-    """Accuracy@1 (lenient and strict) and @k per label, overall, unseen and with the gold id in the KB."""
+                        seen: Set[str], k: int = 5, subsets: Optional[Dict[str, Set[str]]] = None) -> Dict[str, dict]:
+    """Accuracy@1 (lenient and strict) and @k per label, overall, unseen and with the gold id in the KB.
+
+    ``subsets``: more groups, each the lower-cased mention texts it holds ("drugs": the
+    variants of the drug dictionary); a mention in one is also scored in ``<name>`` and,
+    when unseen, in ``<name>_unseen``.
+    """
     tallies: Dict[str, Dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for d, e, text, label, gold_id in gold:
         span = linked_docs[d].ents[e]
@@ -61,6 +66,9 @@ def score_gold_mentions(kb: KnowledgeBase, gold: Sequence[Tuple[int, int, str, s
             groups.append("unseen")
         if all(kb.id_to_concept.get(i) is not None for i in split_ids(gold_id)):
             groups.append("in_kb")
+        for name, texts in (subsets or {}).items():
+            if lower(text) in texts:
+                groups += [name, f"{name}_unseen"] if "unseen" in groups else [name]
         for group in groups:
             t = tallies[f"{label}/{group}"]
             t["n"] += 1

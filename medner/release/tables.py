@@ -26,7 +26,7 @@ BENCHMARK_START, BENCHMARK_END = "<!-- benchmark:start -->", "<!-- benchmark:end
 SHIPPED_START, SHIPPED_END = "<!-- shipped:start -->", "<!-- shipped:end -->"
 
 
-HEADLINE_LABELS = ["CHEMICAL", "MEDICATION", "DISEASE", "TREATMENT", "PATHOGEN"]
+HEADLINE_LABELS = ["CHEMICAL", "MEDICATION", "DISEASE", "SIGN_SYMPTOM", "TREATMENT", "TEST", "PATHOGEN"]
 
 
 MAX_LABEL_COLUMNS = 6
@@ -36,6 +36,7 @@ DATASET_TITLES = {
     "bc5cdr": "BC5CDR test (500 abstracts; CHEMICAL, DISEASE)",
     "ncbi_disease": "NCBI-disease test (100 abstracts; DISEASE)",
     "maccrobat": "MACCROBAT2020 test (20 case reports, seeded split)",
+    "maccrobat_clinical": "MACCROBAT2020 test in the clinical schema (20 case reports, seeded split; 11 types)",
     "corona2": "Corona2 test (3 passages, seeded split)",
 }
 

@@ -97,6 +97,16 @@ class EntityOut(BaseModel):
     score: Optional[float] = None
 
 
+class RelationOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    head: List[int] = Field(description="[start, end] of the head entity (the chemical or drug).")
+    tail: List[int] = Field(description="[start, end] of the tail entity (the disease or effect).")
+    label: str = Field(description="The relation, e.g. CID (chemical-induced disease) or ADVERSE_EFFECT.")
+    score: Optional[float] = None
+    head_id: Optional[str] = Field(None, description="Concept id of the head, for concept-level relations.")
+    tail_id: Optional[str] = Field(None, description="Concept id of the tail, for concept-level relations.")
+
+
 class DocumentError(BaseModel):
     reason: str = Field(description="missing_text, non_string_text, invalid_id, not_an_object or pipeline_error.")
     detail: str
@@ -108,6 +118,7 @@ class DocumentOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: Union[str, int]
     entities: Optional[List[EntityOut]] = None
+    relations: Optional[List[RelationOut]] = Field(None, description="Present when the pipeline has medner_relations.")
     error: Optional[DocumentError] = None
     html: Optional[str] = None
     filtered_out: Optional[Dict[str, int]] = Field(

@@ -64,6 +64,29 @@ def synonym_variants(text: str) -> List[str]:
     return found
 
 
+# Salt and ester words a chemical mention carries that its MeSH descriptor drops: "metformin
+# hydrochloride" -> "metformin", "sodium valproate" -> "valproate", "betamethasone dipropionate".
+_SALT_WORDS = (
+    "hydrochloride|dihydrochloride|hydrobromide|hcl|hbr|sulfate|sulphate|hemisulfate|bisulfate|mesylate|"
+    "besylate|tosylate|maleate|citrate|tartrate|bitartrate|acetate|diacetate|phosphate|succinate|fumarate|"
+    "bromide|chloride|nitrate|lactate|gluconate|oxalate|malate|hyclate|propionate|dipropionate|valerate|"
+    "benzoate|palmitate|decanoate|enanthate|cypionate|butyrate|monohydrate|dihydrate|trihydrate|anhydrous|"
+    "salt|sodium|disodium|potassium|calcium|magnesium"
+)
+_SALT_TAIL = re.compile(rf"(?:[\s-]+(?:{_SALT_WORDS}))+\s*$", re.I)
+_SALT_HEAD = re.compile(r"^(?:sodium|disodium|potassium|calcium|magnesium)\s+", re.I)
+
+
+def salt_variants(text: str) -> List[str]:
+    """The mention without its trailing salt/ester words or leading cation (empty if it has none or nothing is left)."""
+    found = []
+    for pattern in (_SALT_TAIL, _SALT_HEAD):
+        variant = pattern.sub("", text).strip()
+        if variant and variant != text and len(variant) > 2 and variant not in found:
+            found.append(variant)
+    return found
+
+
 _CONJUNCTION = re.compile(r"\s*(?:,\s*(?:and|or)\s+|\band/or\b|\band\b|\bor\b|,)\s*", re.IGNORECASE)
 
 

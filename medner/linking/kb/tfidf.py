@@ -68,15 +68,23 @@ class CharTfidf:
         self.unseen_weight = float(self.idf.max()) if len(self.idf) else 1.0
 
     @classmethod
-    def fit(cls, texts: Sequence[str], ngram_range: Tuple[int, int] = (3, 3)) -> Tuple["CharTfidf", SparseRows]:
-        """Vocabulary (sorted, as scikit-learn), smoothed IDF ``ln((1+n)/(1+df)) + 1`` and the texts' rows."""
+    def fit(cls, texts: Sequence[str], ngram_range: Tuple[int, int] = (3, 3),
+            idf_rows: Optional[Sequence[bool]] = None) -> Tuple["CharTfidf", SparseRows]:
+        """Vocabulary (sorted, as scikit-learn), smoothed IDF ``ln((1+n)/(1+df)) + 1`` and the texts' rows.
+
+        ``idf_rows``: which texts count in ``n`` and ``df`` (None: all); the others are still rows
+        and their n-grams columns, so a large added vocabulary leaves the weights of the rest as they were.
+        """
         counted = [_count(char_wb_ngrams(text, ngram_range)) for text in texts]
         ngrams = sorted({gram for counts in counted for gram in counts})
         index = {gram: i for i, gram in enumerate(ngrams)}
         df = np.zeros(len(ngrams), dtype=np.int64)
-        for counts in counted:
-            df[[index[g] for g in counts]] += 1
-        idf = np.log((1 + len(texts)) / (1 + df)) + 1.0
+        n_counted = 0
+        for row, counts in enumerate(counted):
+            if idf_rows is None or idf_rows[row]:
+                df[[index[g] for g in counts]] += 1
+                n_counted += 1
+        idf = np.log((1 + n_counted) / (1 + df)) + 1.0
         model = cls(ngrams, idf.astype(np.float32), ngram_range)
         return model, model._rows(counted, count_unseen=False)
 

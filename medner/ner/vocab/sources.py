@@ -92,25 +92,36 @@ def read_training_mentions(dataset: str, asset_dir: PathLike, splits: Tuple[str,
 _SAFE_PICKLE_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool"}
 
 
+class _UnsafePickleError(pickle.UnpicklingError):
+    """The pickle asks for an object other than plain containers and scalars."""
+
+
 class _PlainUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if module == "builtins" and name in _SAFE_PICKLE_BUILTINS:
             return getattr(builtins, name)
-        raise VocabularyFormatError(f"drug dictionary holds a {module}.{name} object; only plain data is read")
+        raise _UnsafePickleError(f"holds a {module}.{name} object; only plain data (dicts, lists, strings, numbers) is read")
 
 
 def load_drug_dictionary(path: PathLike) -> dict:
     """The raw dictionary of drug-named-entity-recognition (``drug_ner_dictionary.pkl.bz2``):
-    ``drug_variant_to_canonical`` (variant -> canonical names) and ``drug_canonical_to_data``."""
+    ``drug_variant_to_canonical`` (variant -> canonical names) and ``drug_canonical_to_data``.
+
+    Every failure is one ``VocabularyFormatError`` line that names ``path``."""
     path = Path(path)
     try:
         with bz2.open(path, "rb") as file_:
             data = _PlainUnpickler(file_).load()
-    except (OSError, EOFError, pickle.UnpicklingError) as err:
-        raise VocabularyFormatError(f"{path}: not a bz2 pickle of drug-named-entity-recognition: {err}") from err
+    except _UnsafePickleError as err:
+        raise VocabularyFormatError(f"{path}: drug dictionary {err}") from None
+    except (OSError, EOFError, ValueError, pickle.UnpicklingError) as err:
+        raise VocabularyFormatError(f"{path}: not a bz2 pickle of drug-named-entity-recognition: {err}") from None
     missing = {"drug_variant_to_canonical", "drug_canonical_to_data"} - set(data if isinstance(data, dict) else ())
     if missing:
         raise VocabularyFormatError(f"{path}: drug dictionary lacks {sorted(missing)}")
+    for key in ("drug_variant_to_canonical", "drug_canonical_to_data"):
+        if not isinstance(data[key], dict):
+            raise VocabularyFormatError(f"{path}: drug dictionary's {key} is a {type(data[key]).__name__}, expected a dict")
     return data
 
 
@@ -129,9 +140,13 @@ def read_drug_dictionary(path: PathLike, mesh_names: Optional[Dict[str, str]] = 
     mesh_by_name = {name.lower(): mesh for mesh, name in (mesh_names or {}).items()}
     variants: Dict[str, List[str]] = {}
     for variant, canonicals in data["drug_variant_to_canonical"].items():
+        if isinstance(canonicals, str) or not isinstance(canonicals, (list, tuple, set)):
+            raise VocabularyFormatError(f"{path}: variant {variant!r} maps to {canonicals!r}, expected a list of drug names")
         for canonical in canonicals:
             variants.setdefault(canonical, []).append(variant)
     for canonical, record in data["drug_canonical_to_data"].items():
+        if not isinstance(record, dict):
+            raise VocabularyFormatError(f"{path}: drug {canonical!r} has a {type(record).__name__} record, expected a dict")
         names = [record.get("name") or canonical] + [v for v in variants.get(canonical, []) if v != canonical]
         names += [s for s in record.get("synonyms", []) if isinstance(s, str)]
         # A few variants hold tabs or line breaks: one space, as text has them.

@@ -138,6 +138,24 @@ function renderTable(entities, colors) {
   $("count").textContent = `${rows.length} entit${rows.length === 1 ? "y" : "ies"}`;
 }
 
+// Pairs found by medner_relations: head and tail as entity text (and concept id), hidden without the component.
+function renderRelations(text, relations) {
+  $("relations-section").hidden = relations === undefined;
+  const side = (span, id) => text.slice(span[0], span[1]) + (id ? ` (${id})` : "");
+  const rows = (relations || []).map((r) => {
+    const tr = document.createElement("tr");
+    const score = r.score === null || r.score === undefined ? "" : r.score.toFixed(3);
+    [side(r.head, r.head_id), r.label, side(r.tail, r.tail_id), score].forEach((value, i) => {
+      const td = document.createElement("td");
+      td.textContent = value;
+      if (i === 3) td.className = "num";
+      tr.appendChild(td);
+    });
+    return tr;
+  });
+  document.querySelector("#relations tbody").replaceChildren(...rows);
+}
+
 async function annotate() {
   const text = $("text").value;
   const pipeline = currentPipeline();
@@ -169,6 +187,7 @@ async function annotate() {
     $("view").innerHTML = doc.html;  // displaCy markup made by the service (text escaped there)
     renderTable(doc.entities, pipeline.colors);
     showCounts(doc.entities, doc.filtered_out);
+    renderRelations(text, doc.relations);
     $("output").hidden = false;
     const hidden = Object.values(doc.filtered_out || {}).reduce((a, b) => a + b, 0);
     setStatus(`${doc.entities.length} entities found by ${payload.pipeline}` +

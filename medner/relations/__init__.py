@@ -1,0 +1,1 @@
+"""Relation extraction: drug/chemical -> disease/effect pairs (readers, features, component, evaluation)."""
