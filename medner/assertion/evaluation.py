@@ -150,3 +150,76 @@ def evaluate_statuses(golds: Sequence[Doc], nlp: Language, name: str, key: str =
         pairs.extend((s.label_, predicted.get((s.start_char, s.end_char), none)) for s in gold.spans[key])
     values = sorted({g for g, _ in pairs} | {p for _, p in pairs})
     return assertion_prf(pairs, values)
+
+
+METHODS = ("rules", "classifier", "combined")
+CHOICE_VALUES = [v for v in ASSERTION_VALUES if v != PRESENT]
+
+
+class AssertionEvaluationError(ValueError):
+    """A missing input (trained weights, gold file, negspacy): one line for the user."""
+
+
+def load_method(method: str, trained_dir: Path) -> Language:
+    """A blank biomedical pipeline with the component: rules need nothing, the others their weights."""
+    from ..tokenizer import blank_biomedical
+
+    nlp = blank_biomedical()
+    component = nlp.add_pipe("medner_assertion", config={"method": method})
+    if method != "rules":
+        path = trained_dir / method / "medner_assertion"
+        if not path.exists():
+            raise AssertionEvaluationError(f"{path} is missing: run `spacy project run train-assertion` first")
+        component.from_disk(path)
+    return nlp
+
+
+def compare_methods(dev_path: Path, test_path: Path, trained_dir: Path,
+                    log: Callable[[str], None] = print) -> Tuple[Dict[str, dict], dict]:
+    """Every method and negspacy on the same gold spans of dev and test: ``({system: record}, summary)``.
+
+    The method is chosen on dev (mean F1 over ``CHOICE_VALUES``); the summary has its test scores and the goals.
+    """
+    from ..tokenizer import blank_biomedical
+
+    systems = {}
+    for method in METHODS:
+        nlp = load_method(method, trained_dir)
+        systems[method] = (nlp, component_predictor(nlp, "medner_assertion"))
+    baseline_nlp = blank_biomedical()
+    try:
+        systems["negspacy"] = (baseline_nlp, negspacy_predictor(baseline_nlp))
+    except ImportError as err:
+        raise AssertionEvaluationError(str(err)) from None
+    results, records = {}, {}
+    for name, (nlp, predict) in systems.items():
+        try:
+            splits = {"dev": load_gold(dev_path, nlp), "test": load_gold(test_path, nlp)}
+        except (FileNotFoundError, ValueError) as err:
+            raise AssertionEvaluationError(str(err)) from None
+        results[name] = {split: evaluate_predictor(docs, predict) for split, docs in splits.items()}
+        for split in ("dev", "test"):
+            log(summary_line(name, split, results[name][split]))
+        record = {"system": name, "corpus": "maccrobat", "spans": "gold doc.spans['assertion']", **results[name]}
+        if name != "negspacy":  # gold NEG on held/stopped drugs, which medner calls present with a status
+            record["ended_drugs"] = {s: ended_drug_accounting(d, nlp, "medner_assertion") for s, d in splits.items()}
+        if name == "negspacy":
+            record["note"] = "negspacy 1.1.0, en_clinical termset, sentencizer; it predicts negated or present only"
+        records[name] = record
+
+    def dev_choice(name: str) -> float:
+        return sum(results[name]["dev"][v]["f"] for v in CHOICE_VALUES) / len(CHOICE_VALUES)
+
+    chosen = max(METHODS, key=dev_choice)
+    negated_test = {name: results[name]["test"]["negated"]["f"] for name in results}
+    summary = {
+        "chosen_method": chosen,
+        "chosen_by": "dev mean F1 over " + ", ".join(CHOICE_VALUES),
+        "dev_mean_f": {name: dev_choice(name) for name in METHODS},
+        "test_f": {name: {v: results[name]["test"][v]["f"] for v in ASSERTION_VALUES} for name in results},
+        "test_negated_f_gain_over_negspacy": negated_test[chosen] - negated_test["negspacy"],
+        "goal": {"negated_test_f_at_least": 0.90, "uncertain_test_f_at_least": 0.70,
+                 "negated_met": negated_test[chosen] >= 0.90,
+                 "uncertain_met": results[chosen]["test"]["uncertain"]["f"] >= 0.70},
+    }
+    return records, summary

@@ -70,3 +70,13 @@ def test_add_assertion_user_mistakes_are_one_line(corpus, tmp_path):
     assert result.returncode == 1 and "run `spacy project run train-assertion` first" in result.output
     result = run_script("add_assertion", corpus / "ner", corpus / "ner", "--method", "rules")
     assert result.returncode == 1 and "OUT_DIR must differ from IN_DIR" in result.output
+
+
+def test_compare_methods_needs_the_trained_weights(corpus, tmp_path):
+    from medner.assertion.evaluation import AssertionEvaluationError, compare_methods
+
+    with pytest.raises(AssertionEvaluationError, match="classifier/medner_assertion is missing: run `spacy project run"):
+        compare_methods(corpus / "dev.spacy", corpus / "test.spacy", tmp_path)
+    result = run_script("evaluate_assertion", corpus / "dev.spacy", corpus / "test.spacy", tmp_path,
+                        "--metrics-dir", tmp_path)
+    assert result.returncode == 1 and "train-assertion` first" in result.output and "Traceback" not in result.output
