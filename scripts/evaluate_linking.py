@@ -1,54 +1,23 @@
-"""Evaluate medner_linker: accuracy@1/@5 on gold mentions (with an ablation), concept F1 end to end."""
+"""Evaluate medner_linker: accuracy@1/@5 on gold mentions (with an ablation), concept F1 end to end,
+DrugBank coverage (medner.linking.experiments)."""
 import json
-import time
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
-import spacy
 import typer
-from spacy.tokens import DocBin
 from wasabi import msg
 
-from medner.abbreviations.component import detect_abbreviations
-from medner.corpus.notes import read_notes
-from medner.linking.component import ConceptLinker, add_linker
+from medner.linking.experiments import LinkingEvaluationError, drug_id_report, end_to_end_report, gold_mention_report
 from medner.linking.kb import KBFileError, KnowledgeBase
-from medner.linking.evaluation import concept_f1, gold_mentions, score_gold_mentions, seen_strings
-from medner.linking.kb.names import lower
 from medner.ner.vocab.sources import VocabularyFormatError, load_drug_dictionary
 
 app = typer.Typer(add_completion=False)
 
-# Each step adds one thing to the one before it; "full" is the shipped default (salt forms: tried, off).
-_OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False}
-VARIANTS: Dict[str, dict] = {
-    "exact": {**_OFF, "exact_mode": "lower", "fuzzy": False, "label_types": {}},
-    "normalised": {**_OFF, "exact_mode": "normalised", "fuzzy": False, "label_types": {}},
-    "+tfidf": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "label_types": {}},
-    "+label_aware": {**_OFF, "exact_mode": "normalised", "fuzzy": True},
-    "+composites": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True},
-    "+abbreviations": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True},
-    "+neoplasm synonyms (full)": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True},
-    "+salt/ester forms (off)": {"exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True, "salt_forms": True},
-}
-TARGETS = {"bc5cdr_chemical": ("bc5cdr", "CHEMICAL"), "bc5cdr_disease": ("bc5cdr", "DISEASE"),
-           "ncbi_disease": ("ncbi_disease", "DISEASE")}
-REFERENCES = {
-    "gold_mentions_acc1": {
-        "BioSyn (BioBERT)": {"bc5cdr_chemical": 96.6, "bc5cdr_disease": 93.2, "ncbi_disease": 91.1},
-        "BioSyn, unseen (Tutubalina et al. refined)": {"bc5cdr_chemical": 83.8, "bc5cdr_disease": 74.1, "ncbi_disease": 72.5},
-        "string matching F1 (REEL, Table 1)": {"bc5cdr_chemical": 88.5, "bc5cdr_disease": 80.4},
-    },
-    "end_to_end_concept_f1": {
-        "BioCreative V CDR disease, best team": {"bc5cdr_disease": 86.46},
-        "TaggerOne": {"bc5cdr_chemical": 89.5, "ncbi_disease": 83.7},
-        "DNorm": {"ncbi_disease": 80.6},
-    },
-}
 
-
-def _docs(path: Path, nlp) -> List:
-    return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+def _write(output: Path, result: dict) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
+    msg.good(f"Wrote {output}")
 
 
 def _load_kb(path: Path) -> KnowledgeBase:
@@ -59,132 +28,36 @@ def _load_kb(path: Path) -> KnowledgeBase:
 
 
 @app.command()
-def gold(
-    kb_dir: Path = typer.Argument(..., help="KB built by scripts/build_kb.py"),
-    output: Path = typer.Argument(...),
-    split: str = typer.Option("test", help="dev or test"),
-    seen_splits: str = typer.Option("train", help="'+'-joined splits whose mentions the KB was built from"),
-    ablation: bool = typer.Option(False, "--ablation", help="Run every step of VARIANTS, not only the full system"),
-    threshold: float = typer.Option(0.0, help="NIL threshold (0: always answer, as BioSyn does)"),
-    drugs: Path = typer.Option(None, "--drugs", exists=True, dir_okay=False,
-                               help="drug-named-entity-recognition's dictionary: also score the mentions whose lower-cased text is one of its variants (groups 'drugs', 'drugs_unseen')"),
-):
-    """Link every gold mention of the three targets and score accuracy@1/@5, overall and unseen."""
-    kb = _load_kb(kb_dir)
+def gold(kb_dir: Path = typer.Argument(...), output: Path = typer.Argument(...), split: str = typer.Option("test"),
+         seen_splits: str = typer.Option("train", help="'+'-joined splits whose mentions the KB was built from"),
+         ablation: bool = typer.Option(False, "--ablation"), threshold: float = typer.Option(0.0, help="NIL threshold"),
+         drugs: Path = typer.Option(None, "--drugs", exists=True, dir_okay=False, help="drug dictionary: also score the drug mentions")):
+    """Gold mentions of the three targets: accuracy@1/@5, overall and unseen."""
     try:
-        subsets = {"drugs": {lower(v) for v in load_drug_dictionary(drugs)["drug_variant_to_canonical"]}} if drugs else {}
+        variants = list(load_drug_dictionary(drugs)["drug_variant_to_canonical"]) if drugs else None
     except VocabularyFormatError as err:
         msg.fail(str(err), exits=1)
-    nlp = spacy.blank("en")
-    variants = VARIANTS if ablation else {"full": VARIANTS["+neoplasm synonyms (full)"]}
-    result = {"kb": str(kb_dir), "kb_meta": kb.meta, "split": split, "seen_splits": seen_splits,
-              "threshold": threshold, "drug_subset_from": str(drugs or ""), "variants": {}, "references": REFERENCES["gold_mentions_acc1"]}
-    for variant, config in variants.items():
-        scores, seconds, n_mentions = {}, 0.0, 0
-        for dataset in ("bc5cdr", "ncbi_disease"):
-            docs = _docs(Path(f"corpus/{dataset}/{split}.spacy"), nlp)
-            seen = seen_strings(d for s in seen_splits.split("+") for d in _docs(Path(f"corpus/{dataset}/{s}.spacy"), nlp))
-            mentions = gold_mentions(docs)
-            if config["abbreviations"]:
-                for doc in docs:
-                    detect_abbreviations(doc)
-            linker = ConceptLinker(kb=kb, threshold=threshold, **config)
-            started = time.perf_counter()
-            linker.link_docs(docs)
-            seconds += time.perf_counter() - started
-            n_mentions += sum(len(d.ents) for d in docs)
-            per_label = score_gold_mentions(kb, mentions, docs, seen, subsets=subsets)
-            groups = ["all", "unseen", "in_kb"] + [g for name in subsets for g in (name, f"{name}_unseen")]
-            for target, (target_dataset, label) in TARGETS.items():
-                if target_dataset == dataset:
-                    scores[target] = {group: per_label.get(f"{label}/{group}") for group in groups}
-            scores[f"{dataset}_stats"] = dict(linker.stats)
-        result["variants"][variant] = {"config": config, "scores": scores,
-                                       "mentions_per_second": round(n_mentions / seconds) if seconds else None}
-        row = " ".join(f"{t} {scores[t]['all']['acc1']:.1f}/{scores[t]['unseen']['acc1']:.1f}" for t in TARGETS)
-        msg.info(f"{variant:24s} acc@1 all/unseen: {row}")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
-    msg.good(f"Wrote {output}")
+    _write(output, gold_mention_report(_load_kb(kb_dir), kb_dir, split, seen_splits, ablation, threshold, variants, str(drugs or "")))
 
 
 @app.command()
-def e2e(
-    pipeline: Path = typer.Argument(..., help="Trained NER pipeline directory (no linker yet)"),
-    kb_dir: Path = typer.Argument(...),
-    dataset: str = typer.Argument(..., help="bc5cdr or ncbi_disease"),
-    output: Path = typer.Argument(...),
-    split: str = typer.Option("test"),
-    thresholds: str = typer.Option("0.8", help="Comma-separated NIL thresholds; the NER runs once, the linker once per value"),
-    propagation: Path = typer.Option(None, "--propagation", exists=True, dir_okay=False,
-                                     help="metrics/abbreviation_propagation__<dataset>.json: first add medner_abbreviation_propagation with the variant chosen there on dev"),
-):
+def e2e(pipeline: Path = typer.Argument(...), kb_dir: Path = typer.Argument(...), dataset: str = typer.Argument(...),
+        output: Path = typer.Argument(...), split: str = typer.Option("test"), thresholds: str = typer.Option("0.8"),
+        propagation: Path = typer.Option(None, "--propagation", exists=True, dir_okay=False)):
     """NER + abbreviations + linker on raw texts: document-level concept P/R/F1 per label, per threshold."""
-    kb = _load_kb(kb_dir)
-    nlp = spacy.load(pipeline)
-    propagation_config = None
-    if propagation is not None:
-        name = pipeline.parent.name if pipeline.name in ("model-best", "model-last") else pipeline.name
-        chosen = json.loads(propagation.read_text(encoding="utf8")).get("pipelines", {}).get(name, {}).get("add_pipe")
-        if chosen is None:
-            msg.fail(f"{propagation} chose no propagation step for {name!r}", exits=1)
-        propagation_config = chosen["config"]
-        nlp.add_pipe("medner_abbreviation_propagation", config=propagation_config)
-    linker = add_linker(nlp, kb)
-    gold_docs = _docs(Path(f"corpus/{dataset}/{split}.spacy"), nlp)
-    started = time.perf_counter()
-    with nlp.select_pipes(disable=[linker.name]):
-        tagged = list(nlp.pipe(d.text for d in gold_docs))
-    ner_seconds = time.perf_counter() - started
-    labels = ["CHEMICAL", "DISEASE"] if dataset == "bc5cdr" else ["DISEASE"]
-    runs = {}
-    for threshold in (float(t) for t in thresholds.split(",")):
-        run_linker = ConceptLinker(kb=kb, **dict(linker.cfg, threshold=threshold))
-        predicted = [d.copy() for d in tagged]
-        started = time.perf_counter()
-        run_linker.link_docs(predicted)
-        scores = concept_f1(kb, gold_docs, predicted, labels)
-        named = {("bc5cdr_" + label.lower()) if dataset == "bc5cdr" else "ncbi_disease": s for label, s in scores.items()}
-        runs[str(threshold)] = {"concept_f1": named, "linker_stats": dict(run_linker.stats),
-                                "link_seconds": round(time.perf_counter() - started, 2)}
-        msg.info(f"threshold {threshold}: " + "; ".join(f"{n} P {s['p']:.2f} R {s['r']:.2f} F1 {s['f']:.2f}" for n, s in named.items()))
-    result = {"pipeline": str(pipeline), "kb": str(kb_dir), "dataset": dataset, "split": split,
-              "docs": len(gold_docs), "ner_seconds": round(ner_seconds, 2), "linker_config": linker.cfg,
-              "pipe_names": nlp.pipe_names, "abbreviation_propagation": propagation_config,
-              "runs": runs, "references": REFERENCES["end_to_end_concept_f1"]}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
-    msg.good(f"Wrote {output}")
+    try:
+        result = end_to_end_report(pipeline, _load_kb(kb_dir), kb_dir, dataset, split,
+                                   [float(t) for t in thresholds.split(",")], propagation)
+    except LinkingEvaluationError as err:
+        msg.fail(str(err), exits=1)
+    _write(output, result)
 
 
 @app.command("drug-ids")
-def drug_ids(
-    kb_dir: Path = typer.Argument(...),
-    output: Path = typer.Argument(...),
-    docs: List[Path] = typer.Option(..., "--docs", exists=True, dir_okay=False,
-                                    help="DocBin files with gold entities, or the clinical-notes set (.jsonl, medner.corpus.notes)"),
-    label: str = typer.Option("MEDICATION", help="Link the gold mentions of this label only"),
-):
-    """Link the gold ``label`` mentions with the shipped linker settings; count those given a MeSH and a DrugBank ID."""
-    kb = _load_kb(kb_dir)
-    nlp = spacy.blank("en")
-    result = {"kb": str(kb_dir), "kb_meta": kb.meta, "label": label, "sets": {}}
-    for path in docs:
-        linker = ConceptLinker(kb=kb, abbreviations=False, label_types={label: ["CHEMICAL"]}, link_unlisted_labels=False)
-        linked = read_notes(path) if path.suffix == ".jsonl" else _docs(path, nlp)  # notes: biomedical tokenizer
-        linker.link_docs(linked)
-        spans = [e for d in linked for e in d.ents if e.label_ == label]
-        with_id = [e for e in spans if e.kb_id_]
-        with_drugbank = [e for e in spans if e._.drugbank_id]
-        result["sets"][str(path)] = {
-            "mentions": len(spans), "linked": len(with_id), "drugbank_id": len(with_drugbank),
-            "mesh_id": sum(any(i[:1] in "DC" and i[1:].isdigit() for i in e._.concept_ids) for e in spans),
-            "drugbank_share": round(100 * len(with_drugbank) / len(spans), 2) if spans else None,
-            "examples_without_drugbank_id": sorted({e.text.lower() for e in spans if not e._.drugbank_id})[:40]}
-        msg.info(f"{path}: {len(with_drugbank)}/{len(spans)} {label} mentions get a DrugBank ID, {len(with_id)} an ID")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf8")
-    msg.good(f"Wrote {output}")
+def drug_ids(kb_dir: Path = typer.Argument(...), output: Path = typer.Argument(...),
+             docs: List[Path] = typer.Option(..., "--docs", exists=True, dir_okay=False), label: str = typer.Option("MEDICATION")):
+    """Gold ``label`` mentions given a MeSH and a DrugBank ID."""
+    _write(output, drug_id_report(_load_kb(kb_dir), kb_dir, docs, label))
 
 
 if __name__ == "__main__":

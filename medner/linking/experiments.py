@@ -1,0 +1,149 @@
+"""Linking experiments behind scripts/evaluate_linking.py: gold-mention accuracy (with the ablation of
+the linker's steps), end-to-end concept F1 after a NER pipeline, and DrugBank coverage of gold mentions."""
+import json
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import spacy
+from spacy.tokens import DocBin
+from wasabi import msg
+
+from ..abbreviations.component import detect_abbreviations
+from ..corpus.notes import read_notes
+from .component import ConceptLinker, add_linker
+from .evaluation import concept_f1, gold_mentions, score_gold_mentions, seen_strings
+from .kb import KnowledgeBase
+from .kb.names import lower
+
+
+class LinkingEvaluationError(ValueError):
+    """An input the evaluation cannot use; the message says which."""
+
+
+# Each step adds one thing to the one before it; "full" is the shipped default (salt forms: tried, off).
+_OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False}
+VARIANTS: Dict[str, dict] = {
+    "exact": {**_OFF, "exact_mode": "lower", "fuzzy": False, "label_types": {}},
+    "normalised": {**_OFF, "exact_mode": "normalised", "fuzzy": False, "label_types": {}},
+    "+tfidf": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "label_types": {}},
+    "+label_aware": {**_OFF, "exact_mode": "normalised", "fuzzy": True},
+    "+composites": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True},
+    "+abbreviations": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True},
+    "+neoplasm synonyms (full)": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True},
+    "+salt/ester forms (off)": {"exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True, "salt_forms": True},
+}
+TARGETS = {"bc5cdr_chemical": ("bc5cdr", "CHEMICAL"), "bc5cdr_disease": ("bc5cdr", "DISEASE"),
+           "ncbi_disease": ("ncbi_disease", "DISEASE")}
+REFERENCES = {
+    "gold_mentions_acc1": {
+        "BioSyn (BioBERT)": {"bc5cdr_chemical": 96.6, "bc5cdr_disease": 93.2, "ncbi_disease": 91.1},
+        "BioSyn, unseen (Tutubalina et al. refined)": {"bc5cdr_chemical": 83.8, "bc5cdr_disease": 74.1, "ncbi_disease": 72.5},
+        "string matching F1 (REEL, Table 1)": {"bc5cdr_chemical": 88.5, "bc5cdr_disease": 80.4},
+    },
+    "end_to_end_concept_f1": {
+        "BioCreative V CDR disease, best team": {"bc5cdr_disease": 86.46},
+        "TaggerOne": {"bc5cdr_chemical": 89.5, "ncbi_disease": 83.7},
+        "DNorm": {"ncbi_disease": 80.6},
+    },
+}
+
+
+
+
+def _docs(path: Path, nlp) -> List:
+    return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+
+
+def gold_mention_report(kb: KnowledgeBase, kb_dir: Path, split: str, seen_splits: str, ablation: bool, threshold: float,
+                        drug_variants: Optional[Sequence[str]] = None, drugs_path: str = "",
+                        corpus_dir: Path = Path("corpus")) -> dict:
+    """Link every gold mention of the three targets and score accuracy@1/@5, overall and unseen (and on the
+    mentions whose lower-cased text is a drug-dictionary variant, when ``drug_variants`` is given)."""
+    subsets = {"drugs": {lower(v) for v in drug_variants}} if drug_variants else {}
+    nlp = spacy.blank("en")
+    variants = VARIANTS if ablation else {"full": VARIANTS["+neoplasm synonyms (full)"]}
+    result = {"kb": str(kb_dir), "kb_meta": kb.meta, "split": split, "seen_splits": seen_splits,
+              "threshold": threshold, "drug_subset_from": drugs_path, "variants": {}, "references": REFERENCES["gold_mentions_acc1"]}
+    for variant, config in variants.items():
+        scores, seconds, n_mentions = {}, 0.0, 0
+        for dataset in ("bc5cdr", "ncbi_disease"):
+            docs = _docs(corpus_dir / dataset / f"{split}.spacy", nlp)
+            seen = seen_strings(d for s in seen_splits.split("+") for d in _docs(corpus_dir / dataset / f"{s}.spacy", nlp))
+            mentions = gold_mentions(docs)
+            if config["abbreviations"]:
+                for doc in docs:
+                    detect_abbreviations(doc)
+            linker = ConceptLinker(kb=kb, threshold=threshold, **config)
+            started = time.perf_counter()
+            linker.link_docs(docs)
+            seconds += time.perf_counter() - started
+            n_mentions += sum(len(d.ents) for d in docs)
+            per_label = score_gold_mentions(kb, mentions, docs, seen, subsets=subsets)
+            groups = ["all", "unseen", "in_kb"] + [g for name in subsets for g in (name, f"{name}_unseen")]
+            for target, (target_dataset, label) in TARGETS.items():
+                if target_dataset == dataset:
+                    scores[target] = {group: per_label.get(f"{label}/{group}") for group in groups}
+            scores[f"{dataset}_stats"] = dict(linker.stats)
+        result["variants"][variant] = {"config": config, "scores": scores,
+                                       "mentions_per_second": round(n_mentions / seconds) if seconds else None}
+        row = " ".join(f"{t} {scores[t]['all']['acc1']:.1f}/{scores[t]['unseen']['acc1']:.1f}" for t in TARGETS)
+        msg.info(f"{variant:24s} acc@1 all/unseen: {row}")
+    return result
+
+
+def end_to_end_report(pipeline: Path, kb: KnowledgeBase, kb_dir: Path, dataset: str, split: str, thresholds: Sequence[float],
+                      propagation: Optional[Path] = None, corpus_dir: Path = Path("corpus")) -> dict:
+    """NER + abbreviations + linker on raw texts: document-level concept P/R/F1 per label, per NIL threshold
+    (the NER runs once, the linker once per value)."""
+    nlp = spacy.load(pipeline)
+    propagation_config = None
+    if propagation is not None:
+        name = pipeline.parent.name if pipeline.name in ("model-best", "model-last") else pipeline.name
+        chosen = json.loads(propagation.read_text(encoding="utf8")).get("pipelines", {}).get(name, {}).get("add_pipe")
+        if chosen is None:
+            raise LinkingEvaluationError(f"{propagation} chose no propagation step for {name!r}")
+        propagation_config = chosen["config"]
+        nlp.add_pipe("medner_abbreviation_propagation", config=propagation_config)
+    linker = add_linker(nlp, kb)
+    gold_docs = _docs(corpus_dir / dataset / f"{split}.spacy", nlp)
+    started = time.perf_counter()
+    with nlp.select_pipes(disable=[linker.name]):
+        tagged = list(nlp.pipe(d.text for d in gold_docs))
+    ner_seconds = time.perf_counter() - started
+    labels = ["CHEMICAL", "DISEASE"] if dataset == "bc5cdr" else ["DISEASE"]
+    runs = {}
+    for threshold in thresholds:
+        run_linker = ConceptLinker(kb=kb, **dict(linker.cfg, threshold=threshold))
+        predicted = [d.copy() for d in tagged]
+        started = time.perf_counter()
+        run_linker.link_docs(predicted)
+        scores = concept_f1(kb, gold_docs, predicted, labels)
+        named = {("bc5cdr_" + label.lower()) if dataset == "bc5cdr" else "ncbi_disease": s for label, s in scores.items()}
+        runs[str(threshold)] = {"concept_f1": named, "linker_stats": dict(run_linker.stats),
+                                "link_seconds": round(time.perf_counter() - started, 2)}
+        msg.info(f"threshold {threshold}: " + "; ".join(f"{n} P {s['p']:.2f} R {s['r']:.2f} F1 {s['f']:.2f}" for n, s in named.items()))
+    return {"pipeline": str(pipeline), "kb": str(kb_dir), "dataset": dataset, "split": split,
+            "docs": len(gold_docs), "ner_seconds": round(ner_seconds, 2), "linker_config": linker.cfg,
+            "pipe_names": nlp.pipe_names, "abbreviation_propagation": propagation_config,
+            "runs": runs, "references": REFERENCES["end_to_end_concept_f1"]}
+
+
+def drug_id_report(kb: KnowledgeBase, kb_dir: Path, docs: Sequence[Path], label: str = "MEDICATION") -> dict:
+    """Link the gold ``label`` mentions with the shipped linker settings; count those given a MeSH and a DrugBank ID."""
+    nlp = spacy.blank("en")
+    result: Dict[str, object] = {"kb": str(kb_dir), "kb_meta": kb.meta, "label": label, "sets": {}}
+    for path in docs:
+        linker = ConceptLinker(kb=kb, abbreviations=False, label_types={label: ["CHEMICAL"]}, link_unlisted_labels=False)
+        linked = read_notes(path) if path.suffix == ".jsonl" else _docs(path, nlp)  # notes: biomedical tokenizer
+        linker.link_docs(linked)
+        spans = [e for d in linked for e in d.ents if e.label_ == label]
+        with_id = [e for e in spans if e.kb_id_]
+        with_drugbank = [e for e in spans if e._.drugbank_id]
+        result["sets"][str(path)] = {
+            "mentions": len(spans), "linked": len(with_id), "drugbank_id": len(with_drugbank),
+            "mesh_id": sum(any(i[:1] in "DC" and i[1:].isdigit() for i in e._.concept_ids) for e in spans),
+            "drugbank_share": round(100 * len(with_drugbank) / len(spans), 2) if spans else None,
+            "examples_without_drugbank_id": sorted({e.text.lower() for e in spans if not e._.drugbank_id})[:40]}
+        msg.info(f"{path}: {len(with_drugbank)}/{len(spans)} {label} mentions get a DrugBank ID, {len(with_id)} an ID")
+    return result
