@@ -143,4 +143,6 @@ def test_readme_python_snippet_runs_as_written():
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     doc = namespace["doc"]
-    assert any(ent.label_ == "MEDICATION" and ent.text == "Warfarin" for ent in doc.ents), [(e.text, e.label_) for e in doc.ents]
+    found = {ent.text: (ent.label_, ent._.assertion, ent._.medication_status) for ent in doc.ents}
+    assert found.get("Metformin") == ("MEDICATION", "present", "held"), found
+    assert found.get("pneumonia") == ("DISEASE", "negated", ""), found
