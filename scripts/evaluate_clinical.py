@@ -21,6 +21,7 @@ def main(
     if unknown:
         msg.fail(f"Unknown systems {unknown}; {config} has {list(spec['systems'])}", exits=1)
     output_dir.mkdir(parents=True, exist_ok=True)
+    gold = {split: load_test_sets(spec["gold"], split, None) for split in ("dev", "test")}  # read once for all systems
     for name in wanted:
         system = spec["systems"][name]
         try:
@@ -30,8 +31,7 @@ def main(
             msg.fail(f"{name}: {err}", exits=1)
         record = {"system": name, **system}
         for split in ("dev", "test"):
-            gold = load_test_sets(spec["gold"], split, nlp.vocab if nlp else None)
-            record[split] = evaluate_clinical(annotate, gold)
+            record[split] = evaluate_clinical(annotate, gold[split])
             row = record[split]
             msg.info(f"{name} {split}: MACCROBAT F1 {row['maccrobat']['f1']}, "
                      f"MEDICATION {row['maccrobat']['per_label'].get('MEDICATION', {}).get('f')}, "

@@ -7,7 +7,7 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from .align import OUTCOMES, FileReport, convert_documents
+from .align import OUTCOMES, FileReport
 from .datasets import DATASETS, SPLITS
 
 
@@ -31,10 +31,7 @@ def convert_dataset(
         sources = spec.read_split(Path(asset_dir), split)
         if limit is not None:
             sources = sources[:limit]
-        docs, file_reports = convert_documents(nlp, sources, label_map=spec.label_map, strict=strict,
-                                               assertion_schema=spec.assertion_schema,
-                                               missing_labels=spec.missing_labels,
-                                               outside_unmapped=spec.outside_unmapped)
+        docs, file_reports = spec.convert(nlp, sources, strict=strict)
         DocBin(docs=docs, store_user_data=True).to_disk(output_dir / f"{split}.spacy")
         report["splits"][split] = _summarise(file_reports, n_docs=len(docs))
     srsly.write_json(output_dir / "report.json", report)

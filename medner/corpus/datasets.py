@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from spacy.language import Language
 
+from .align import convert_documents
 from .assertions import MACCROBAT_ASSERTIONS, AssertionSchema
 from .readers import read_brat, read_dataturks_json, read_pubtator
 from .records import SourceDoc
@@ -69,13 +70,15 @@ class Dataset:
     def asset_dir(self) -> str:
         return self.asset_name or self.name
 
-    def convert_split(self, nlp: Language, assets_root: Path, split: str):
-        """``(docs, file reports)`` of one split, read from ``assets_root / asset_dir`` as convert does."""
-        from .align import convert_documents
-
-        return convert_documents(nlp, self.read_split(Path(assets_root) / self.asset_dir, split), label_map=self.label_map,
+    def convert(self, nlp: Language, sources: List[SourceDoc], strict: bool = False):
+        """``(docs, file reports)`` of ``sources`` with this dataset's label map, assertions and missing labels."""
+        return convert_documents(nlp, sources, label_map=self.label_map, strict=strict,
                                  assertion_schema=self.assertion_schema, missing_labels=self.missing_labels,
                                  outside_unmapped=self.outside_unmapped)
+
+    def convert_split(self, nlp: Language, assets_root: Path, split: str):
+        """``(docs, file reports)`` of one split, read from ``assets_root / asset_dir`` as convert does."""
+        return self.convert(nlp, self.read_split(Path(assets_root) / self.asset_dir, split))
 
 
 def seeded_split(docs: List[SourceDoc], split: str, seed: int = SPLIT_SEED) -> List[SourceDoc]:

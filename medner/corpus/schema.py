@@ -83,7 +83,6 @@ def phee_label(label: str) -> Optional[str]:
 # A pipeline trained on MACCROBAT's 41 types (0.2.0) names them upper-cased; the clinical
 # names map to themselves.
 _UPPER_TO_CLINICAL: Dict[str, str] = {k.upper(): v for k, v in MACCROBAT_TO_CLINICAL.items()}
-_UPPER_TO_CLINICAL.update({"DISEASE": "DISEASE", "TREATMENT": "TREATMENT", "MEDICATION": "MEDICATION"})
 
 
 def to_clinical_label(label: str) -> Optional[str]:

@@ -16,25 +16,19 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
-from ..corpus.schema import CLINICAL_LABELS, to_clinical_label
+from ..corpus.schema import CLINICAL_LABELS
+from ..ner.vocab.component import TAGS_ATTR, VocabFeatureTagger
+from ..ner.vocab.tags import source_spans
+from .clinical_notes import score_notes, to_clinical
 from .entities import score_entities
 
 Annotator = Callable[[List[str]], List[Doc]]
 
-def to_clinical(doc: Doc) -> Doc:
-    """``doc.ents`` in the clinical schema: labels mapped, entities of other types dropped."""
-    mapped = []
-    for ent in doc.ents:
-        label = to_clinical_label(ent.label_)
-        if label is not None:
-            mapped.append(Span(doc, ent.start, ent.end, label=label, kb_id=ent.kb_id))
-    doc.set_ents(mapped, default="outside")
-    return doc
-
-
 def pipeline_annotator(nlp: Language, batch_size: int = 64) -> Annotator:
-    return lambda texts: [to_clinical(doc) for doc in nlp.pipe(texts, batch_size=batch_size)]
+    """The pipeline's entities in the clinical schema (``clinical_notes.to_clinical``: labels mapped, others dropped)."""
+    return lambda texts: [to_clinical(doc)[0] for doc in nlp.pipe(texts, batch_size=batch_size)]
 
 
 def drug_library_annotator(make_doc: Callable[[str], Doc]) -> Annotator:
@@ -46,44 +40,27 @@ def drug_library_annotator(make_doc: Callable[[str], Doc]) -> Annotator:
         for text in texts:
             doc = make_doc(text)
             found = [Span(doc, start, end, label="MEDICATION") for _, start, end in find_drugs([t.text for t in doc])]
-            doc.set_ents(_longest(found), default="outside")
+            doc.set_ents(filter_spans(found), default="outside")
             docs.append(doc)
         return docs
     return annotate
 
 
-def medic_lookup_annotator(make_doc: Callable[[str], Doc], medic_path: Path) -> Annotator:
-    """Longest MEDIC name matches (names and synonyms, case-insensitive; abbreviations with their case) as DISEASE."""
-    from ..ner.vocab.tags import PhraseIndex, is_abbreviation, iter_tokenized, keep_name, vocabulary_names
-
-    names = vocabulary_names({"MEDIC": medic_path})["MEDIC"]
-    word_lists: Dict[str, List[List[str]]] = {"lower": [], "exact": []}
-    tokenize = lambda batch: (make_doc(name) for name in batch)  # noqa: E731
-    for name, words in iter_tokenized([n for n in names if keep_name(n)], tokenize):
-        if is_abbreviation(name):
-            word_lists["exact"].append(words)
-        else:
-            word_lists["lower"].append([w.lower() for w in words])
-    indexes = {mode: PhraseIndex() for mode in word_lists}
-    for mode, lists in word_lists.items():
-        indexes[mode].add("MEDIC", lists)
+def medic_lookup_annotator(nlp: Language, medic_path: Path) -> Annotator:
+    """Longest MEDIC name matches as DISEASE: ``medner_vocab_features``' own dictionary and matching (names
+    and synonyms case-insensitive, abbreviations with their case), with MEDIC as its only source."""
+    tagger = VocabFeatureTagger(nlp.vocab, sources=("MEDIC",))
+    tagger.initialize(nlp=nlp, medic_path=medic_path)
 
     def annotate(texts: List[str]) -> List[Doc]:
         docs = []
         for text in texts:
-            doc = make_doc(text)
-            spans = [Span(doc, s, e, label="DISEASE") for _, s, e in indexes["lower"].matches([t.lower for t in doc])]
-            spans += [Span(doc, s, e, label="DISEASE") for _, s, e in indexes["exact"].matches([t.orth for t in doc])]
-            doc.set_ents(_longest(spans), default="outside")
+            doc = tagger(nlp.make_doc(text))
+            doc.set_ents([Span(doc, s, e, label="DISEASE") for s, e in source_spans(doc._.get(TAGS_ATTR), 0)],
+                         default="outside")
             docs.append(doc)
         return docs
     return annotate
-
-
-def _longest(spans: Sequence[Span]) -> List[Span]:
-    from spacy.util import filter_spans
-
-    return filter_spans(spans)
 
 
 def score_label_with_missing(predicted: Iterable[Doc], gold: Iterable[Doc], label: str) -> dict:
@@ -134,8 +111,6 @@ def evaluate_clinical(annotate: Annotator, test_sets: ClinicalTestSets) -> dict:
         "phee_medication": score_label_with_missing(phee_pred, test_sets.phee, "MEDICATION"),
     }
     if test_sets.notes is not None:
-        from .clinical_notes import score_notes
-
         result["notes"] = score_notes(annotate([d.text for d in test_sets.notes]), test_sets.notes)
     return result
 
@@ -176,11 +151,11 @@ def make_annotator(kind: str, path: Optional[str], medic_path: Path, disable: Se
     if kind == "pipeline":
         nlp = spacy.load(path, exclude=list(disable), config=config or {})
         return pipeline_annotator(nlp), nlp
-    make_doc = blank_biomedical().make_doc
+    blank = blank_biomedical()
     if kind == "drug_library":
-        return drug_library_annotator(make_doc), None
+        return drug_library_annotator(blank.make_doc), None
     if kind == "medic_lookup":
-        return medic_lookup_annotator(make_doc, medic_path), None
+        return medic_lookup_annotator(blank, medic_path), None
     raise ValueError(f"unknown system kind {kind!r}; known: {', '.join(SYSTEM_KINDS)}")
 
 

@@ -4,7 +4,8 @@ import re
 
 from spacy.tokens import Span
 
-from medner.evaluation.clinical import TABLE_END, TABLE_START, render_table, score_label_with_missing, to_clinical, write_tables
+from medner.evaluation.clinical import TABLE_END, TABLE_START, render_table, score_label_with_missing, write_tables
+from medner.evaluation.clinical_notes import to_clinical
 
 
 def _doc(nlp, text, ents, missing=()):
@@ -33,7 +34,7 @@ def test_old_labels_map_into_the_schema(nlp):
     doc = nlp.make_doc("CT of the liver showed a mass")
     doc.ents = [Span(doc, 0, 1, label="DIAGNOSTIC_PROCEDURE"), Span(doc, 3, 4, label="BIOLOGICAL_STRUCTURE"),
                 Span(doc, 5, 7, label="DETAILED_DESCRIPTION")]
-    assert [(e.text, e.label_) for e in to_clinical(doc).ents] == [("CT", "TEST"), ("liver", "ANATOMY")]
+    assert [(e.text, e.label_) for e in to_clinical(doc)[0].ents] == [("CT", "TEST"), ("liver", "ANATOMY")]
 
 
 def test_table_rows_and_doc_block(tmp_path):
