@@ -312,10 +312,17 @@ def test_openapi_schema_has_examples(service):
 
 def test_access_log_is_one_json_line_per_request(service, caplog):
     client, _ = service
+    def access_lines():
+        return [json.loads(r.getMessage()) for r in caplog.records if r.name == "medner.serve.access"]
+
     with caplog.at_level(logging.INFO, logger="medner.serve.access"):
         client.post("/annotate", json={"texts": ["Aspirin", "x"]})
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "medner.serve.access"]
-    # every line is one JSON object; another client's request (a page test's /openapi.json) may interleave
+        # the middleware logs after the last body chunk is sent, so the server thread may write the
+        # line just after the client has the response; an earlier test's request may also land here
+        deadline = time.monotonic() + 5
+        while not any(line["path"] == "/annotate" for line in access_lines()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    lines = access_lines()
     annotate = [line for line in lines if line["path"] == "/annotate"]
     assert len(annotate) == 1 and annotate[0]["status"] == 200, lines
     assert annotate[0]["documents"] == 2 and annotate[0]["method"] == "POST" and annotate[0]["ms"] > 0
