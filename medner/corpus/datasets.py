@@ -116,6 +116,8 @@ BC5CDR_SOURCE = {"name": "BioCreative V CDR (BC5CDR)", "url": "https://biocreati
                  "license": "public domain (NLM); cite Li et al. 2016 and Wei et al. 2015"}
 MACCROBAT_SOURCE = {"name": "MACCROBAT2020", "url": "https://github.com/Saieiei/NLP/tree/main/MACCROBAT2020 (mirror of the figshare collection)",
                     "license": "CC BY 4.0; cite Caufield et al. 2019"}
+PHEE_SOURCE = {"name": "PHEE", "url": "https://github.com/ZhaoyueSun/PHEE (data/clean @ 41489b0)",
+               "license": "MIT; cite Sun et al. 2022 (EMNLP Findings)"}
 
 DATASETS: Dict[str, Dataset] = {
     "bc5cdr": Dataset(
@@ -168,8 +170,19 @@ DATASETS: Dict[str, Dataset] = {
         labels=["MEDICATION", "DOSAGE", "ROUTE", "FREQUENCY", "DURATION"],
         missing_labels=PHEE_MISSING,
         outside_unmapped=True,
-        source={"name": "PHEE", "url": "https://github.com/ZhaoyueSun/PHEE (data/clean @ 41489b0)",
-                "license": "MIT; cite Sun et al. 2022 (EMNLP Findings)"},
+        source=PHEE_SOURCE,
+    ),
+    "phee_chemical": Dataset(
+        name="phee_chemical",
+        description="PHEE's drugs as extra CHEMICAL examples for the BC5CDR schema (partial: its other "
+                    "arguments, which hold diseases and chemicals it does not label, are missing values)",
+        label_map=fixed_map({"Drug": "CHEMICAL"}),
+        read_split=_read_phee,
+        labels=["CHEMICAL"],
+        missing_labels=PHEE_MISSING,
+        outside_unmapped=True,
+        asset_name="phee",
+        source=PHEE_SOURCE,
     ),
     "bc5cdr_clinical": Dataset(
         name="bc5cdr_clinical",
