@@ -14,14 +14,15 @@ def main(
     output: Path = typer.Argument(..., help="Joined .spacy file"),
     inputs: List[Path] = typer.Argument(..., help="Converted .spacy files, in order"),
     labels: List[str] = typer.Option(..., "--label", help="Entity label to keep (repeatable)"),
+    guidelines: List[str] = typer.Option([], "--guideline", help="The guideline each input follows, in input order (doc._.guideline; repeatable)"),
 ):
     try:
-        joined, counts = join_corpora(inputs, labels, spacy.blank("en").vocab)
+        joined, counts = join_corpora(inputs, labels, spacy.blank("en").vocab, guidelines=guidelines or None)
     except ValueError as err:
         msg.fail(str(err), exits=1)
     output.parent.mkdir(parents=True, exist_ok=True)
     joined.to_disk(output)
-    srsly.write_json(output.with_suffix(".json"), {"labels": labels, "inputs": counts})
+    srsly.write_json(output.with_suffix(".json"), {"labels": labels, "guidelines": guidelines, "inputs": counts})
     for path, count in counts.items():
         msg.info(f"{path}: {count['docs']} docs, {count['entities_kept']} entities kept, {count['entities_dropped']} dropped")
     msg.good(f"Wrote {output} ({len(joined)} docs)")

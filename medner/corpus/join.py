@@ -5,10 +5,12 @@ missing; tokens already missing stay so): a DISEASE-only model trained on BC5CDR
 not diseases. Documents keep their order, corpus by corpus.
 """
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
+
+from ..ner.guideline import GUIDELINE_ATTR
 
 __all__ = ["keep_labels", "join_corpora"]
 
@@ -23,20 +25,30 @@ def keep_labels(doc: Doc, labels: Iterable[str]) -> Doc:
     return doc
 
 
-def join_corpora(paths: Sequence[Union[str, Path]], labels: Sequence[str], vocab: Vocab) -> Tuple[DocBin, Dict[str, Dict[str, int]]]:
-    """One DocBin from ``paths`` keeping ``labels``; per input: documents and entities kept / dropped."""
+def join_corpora(paths: Sequence[Union[str, Path]], labels: Sequence[str], vocab: Vocab,
+                 guidelines: Optional[Sequence[str]] = None) -> Tuple[DocBin, Dict[str, Dict[str, int]]]:
+    """One DocBin from ``paths`` keeping ``labels``; per input: documents and entities kept / dropped.
+
+    ``guidelines``: one per path, the guideline its documents follow, set as ``doc._.guideline``
+    (``medner.ner.guideline``: one model told which corpus definition to follow)."""
     if not labels:
         raise ValueError("join_corpora needs at least one label to keep")
+    if guidelines and len(guidelines) != len(paths):
+        raise ValueError(f"{len(guidelines)} guidelines for {len(paths)} corpora: give one per corpus, in order")
     joined = DocBin(store_user_data=True)
     counts: Dict[str, Dict[str, int]] = {}
-    for path in paths:
+    for i, path in enumerate(paths):
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"corpus file not found: {path}")
         docs: List[Doc] = list(DocBin().from_disk(path).get_docs(vocab))
         n_before = sum(len(doc.ents) for doc in docs)
         for doc in docs:
+            if guidelines:
+                doc._.set(GUIDELINE_ATTR, guidelines[i])
             joined.add(keep_labels(doc, labels))
         n_kept = sum(len(doc.ents) for doc in docs)
         counts[str(path)] = {"docs": len(docs), "entities_kept": n_kept, "entities_dropped": n_before - n_kept}
+        if guidelines:
+            counts[str(path)]["guideline"] = guidelines[i]
     return joined, counts

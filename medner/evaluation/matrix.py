@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Collection, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Collection, Dict, Iterable, List, Optional, Tuple
 
 import spacy
 import srsly
@@ -35,6 +35,8 @@ class PipelineEntry(BaseModel):
     own_labels_on: List[str]
     spans_key: Optional[str] = None
     test_sets: Optional[List[str]] = None  # default: every test set
+    # Config overrides at load, e.g. {"components": {"guideline": {"guideline": "ncbi_disease"}}}
+    load_config: Dict[str, Any] = {}
 
 
 class MatrixConfig(BaseModel):
@@ -64,6 +66,11 @@ class Cell:
     spans_key: Optional[str]
     shared_labels_only: bool
     output: Path
+    load_config: str = "{}"  # JSON of the entry's load_config (a string, so cells stay hashable)
+
+    @property
+    def load_key(self) -> Tuple[str, str]:
+        return self.model_path, self.load_config
 
 
 def load_matrix(path: Path) -> MatrixConfig:
@@ -105,6 +112,7 @@ def matrix_cells(
                 pipeline=name, test_set=test_set, model_path=entry.path, gold_path=matrix.test_sets[test_set],
                 spans_key=entry.spans_key, shared_labels_only=test_set not in entry.own_labels_on,
                 output=Path(matrix.metrics_dir) / f"{name}__{test_set}.json",
+                load_config=srsly.json_dumps(entry.load_config, sort_keys=True),
             ))
     return cells
 
@@ -118,11 +126,11 @@ def check_inputs(cells: Iterable[Cell], root: Path = Path(".")) -> None:
             raise MatrixError(f"Test set {cell.test_set}: no file {cell.gold_path} (run the convert command first)")
 
 
-def cells_by_model(cells: Iterable[Cell]) -> Dict[str, List[Cell]]:
-    """Cells grouped by pipeline directory, so each directory is loaded once."""
-    grouped: Dict[str, List[Cell]] = defaultdict(list)
+def cells_by_model(cells: Iterable[Cell]) -> Dict[Tuple[str, str], List[Cell]]:
+    """Cells grouped by pipeline directory and load overrides, so each is loaded once."""
+    grouped: Dict[Tuple[str, str], List[Cell]] = defaultdict(list)
     for cell in cells:
-        grouped[cell.model_path].append(cell)
+        grouped[cell.load_key].append(cell)
     return dict(grouped)
 
 
@@ -165,8 +173,8 @@ def evaluate_cells(cells: List[Cell], batch_size: int = 64, gpu_id: int = -1) ->
     """
     gold_bins: Dict[str, DocBin] = {}
     records = []
-    for model_path, model_cells in cells_by_model(cells).items():
-        nlp = spacy.load(model_path)
+    for (model_path, load_config), model_cells in cells_by_model(cells).items():
+        nlp = spacy.load(model_path, config=srsly.json_loads(load_config))
         for cell in model_cells:
             if cell.gold_path not in gold_bins:
                 gold_bins[cell.gold_path] = DocBin().from_disk(cell.gold_path)
@@ -179,6 +187,8 @@ def evaluate_cells(cells: List[Cell], batch_size: int = 64, gpu_id: int = -1) ->
                 nlp, gold, pipeline=cell.pipeline, dataset=cell.test_set, model=cell.model_path,
                 gold_path=cell.gold_path, spans_key=cell.spans_key, labels=labels, batch_size=batch_size, gpu_id=gpu_id,
             )
+            if cell.load_config != "{}":
+                record["load_config"] = srsly.json_loads(cell.load_config)
             cell.output.parent.mkdir(parents=True, exist_ok=True)
             srsly.write_json(cell.output, record)
             records.append((cell, record))

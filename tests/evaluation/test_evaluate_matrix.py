@@ -78,6 +78,24 @@ def test_matrix_writes_the_records_evaluate_py_writes_and_loads_each_pipeline_on
     assert set(cross["per_label"]) == {"DISEASE"} and cross["gold_entities"] < own["gold_entities"]
 
 
+def test_an_entry_with_load_config_is_its_own_load_and_its_record_says_so(project, monkeypatch, tmp_path):
+    """One directory told two settings at load (the guideline model: bc5cdr or ncbi_disease) is loaded twice."""
+    monkeypatch.chdir(project)
+    override = {"components": {"ner": {"update_with_oracle_cut_size": 50}}}
+    config = tmp_path / "matrix.yml"
+    srsly.write_yaml(config, {"metrics_dir": str(tmp_path / "out"), "test_sets": {"own": "own.spacy"},
+                              "pipelines": {"plain": {"path": "cnn", "own_labels_on": ["own"]},
+                                            "switched": {"path": "cnn", "own_labels_on": ["own"], "load_config": override}}})
+    loads = []
+    real_load = matrix_module.spacy.load
+    monkeypatch.setattr(matrix_module.spacy, "load",
+                        lambda path, **kw: loads.append((path, kw.get("config"))) or real_load(path, **kw))
+    evaluated = evaluate_cells(matrix_cells(load_matrix(config)))
+    assert loads == [("cnn", {}), ("cnn", override)]
+    records = {cell.pipeline: record for cell, record in evaluated}
+    assert "load_config" not in records["plain"] and records["switched"]["load_config"] == override
+
+
 def test_filters_rerun_one_cell_only(project, monkeypatch):
     monkeypatch.chdir(project)
     result = run_script("evaluate_matrix", "matrix.yml", "--pipelines", "tiny", "--datasets", "cross",
