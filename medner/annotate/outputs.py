@@ -232,5 +232,7 @@ def print_summary(summary: Dict[str, Any], printer=None) -> None:
     if summary.get("filtered_out_per_label"):
         msg.table(list(summary["filtered_out_per_label"].items()), header=("label set aside (--labels)", "entities"),
                   divider=True, aligns=("l", "r"))
+    if summary.get("relations_filtered_out"):
+        msg.info(f"{summary['relations_filtered_out']} relations set aside with them (one side's label not in --labels)")
     if summary["error_reasons"]:
         msg.table(list(summary["error_reasons"].items()), header=("error", "records"), divider=True, aligns=("l", "r"))

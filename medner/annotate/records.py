@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from ..ner.label_filter import FILTERED_KEY  # entities a label filter (medner_label_filter) set aside
+from ..ner.label_filter import FILTERED_KEY, FILTERED_RELATIONS_KEY  # what a label filter (medner_label_filter) set aside
 from ..relations.component import RELATIONS_KEY, get_relations
 from ..tokenizer import count_words
 from .inputs import BadRecord, Item
@@ -151,6 +151,7 @@ class Summary:
     words: int = 0
     entities: Counter = field(default_factory=Counter)
     filtered: Counter = field(default_factory=Counter)  # entities a label filter set aside, per label
+    filtered_relations: int = 0  # relations set aside with them (one side's label filtered out)
     errors: int = 0
     error_reasons: Counter = field(default_factory=Counter)
     skipped: int = 0
@@ -163,6 +164,8 @@ class Summary:
         self.entities.update(e["label"] for e in record["entities"])
         if FILTERED_KEY in doc.spans:
             self.filtered.update(span.label_ for span in doc.spans[FILTERED_KEY])
+        if FILTERED_RELATIONS_KEY in doc.spans:
+            self.filtered_relations += len(doc.spans[FILTERED_RELATIONS_KEY]) // 2
 
     def add_error(self, bad: BadRecord) -> None:
         self.errors += 1
@@ -174,6 +177,7 @@ class Summary:
         self.words += other.words
         self.entities.update(other.entities)
         self.filtered.update(other.filtered)
+        self.filtered_relations += other.filtered_relations
         self.errors += other.errors
         self.error_reasons.update(other.error_reasons)
         self.skipped += other.skipped
@@ -188,6 +192,7 @@ class Summary:
             "entities_per_label": dict(sorted(self.entities.items())),
             "filtered_out": sum(self.filtered.values()),
             "filtered_out_per_label": dict(sorted(self.filtered.items())),
+            "relations_filtered_out": self.filtered_relations,
             "errors": self.errors,
             "error_reasons": dict(sorted(self.error_reasons.items())),
             "skipped_already_done": self.skipped,
@@ -204,6 +209,7 @@ class Summary:
             words=data["words"],
             entities=Counter(data.get("entities_per_label", {})),
             filtered=Counter(data.get("filtered_out_per_label", {})),
+            filtered_relations=data.get("relations_filtered_out", 0),
             errors=data["errors"],
             error_reasons=Counter(data.get("error_reasons", {})),
             skipped=data.get("skipped_already_done", 0),

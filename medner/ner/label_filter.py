@@ -7,7 +7,9 @@ Placed last in a pipeline, the component keeps the entities whose label is in
 group ``spans_key``, with its aligned ``attrs`` lists) and moves the others to
 ``doc.spans["filtered_labels"]`` (``keep_filtered = false``: drops them). The
 spans keep their identity, so ``span._.assertion``, ``span.kb_id_`` and
-``span._.kb_candidates`` stay on them.
+``span._.kb_candidates`` stay on them. A relation (``medner_relations``) whose
+head or tail is set aside goes with it, to ``doc.spans["filtered_relations"]``:
+no kept relation points at an entity the output no longer has.
 
 A label that the pipeline before the filter cannot produce is a mistake (a
 typo, the wrong pipeline): :class:`UnknownLabel` says so in one line naming the
@@ -36,6 +38,10 @@ from spacy.tokens import Doc, SpanGroup
 FACTORY = "medner_label_filter"
 DEFAULT_NAME = "label_filter"
 FILTERED_KEY = "filtered_labels"  # the span group of the entities set aside
+# medner_relations' span group (medner.relations.component.RELATIONS_KEY; not imported: no cycle) and
+# the group of the relations set aside because one side's label was filtered out.
+RELATIONS_KEY = "medner_relations"
+FILTERED_RELATIONS_KEY = "filtered_relations"
 # The mission's main entity types (clinical and abstract pipelines): what the page shows first.
 MAIN_LABELS = ("MEDICATION", "DISEASE", "SIGN_SYMPTOM", "TREATMENT", "TEST", "CHEMICAL")
 
@@ -99,7 +105,33 @@ def filter_doc(doc: Doc, labels: Collection[str], *, spans_key: str = "medner", 
     if moved and keep_filtered:
         previous = list(doc.spans[FILTERED_KEY]) if FILTERED_KEY in doc.spans else []
         doc.spans[FILTERED_KEY] = SpanGroup(doc, name=FILTERED_KEY, spans=previous + moved)
+    _filter_relations(doc, keep, keep_filtered)
     return doc
+
+
+def _filter_relations(doc: Doc, keep: Collection[str], keep_filtered: bool) -> None:
+    """A relation whose head or tail has a label set aside goes with it (to ``doc.spans["filtered_relations"]``),
+    so no kept relation points at an entity the output no longer has."""
+    if RELATIONS_KEY not in doc.spans:
+        return
+    group = doc.spans[RELATIONS_KEY]
+    pairs = [(group[2 * i], group[2 * i + 1]) for i in range(len(group) // 2)]
+    outside = [i for i, pair in enumerate(pairs) if any(span.label_ and span.label_ not in keep for span in pair)]
+    if not outside:
+        return
+    inside = [i for i in range(len(pairs)) if i not in set(outside)]
+    doc.spans[RELATIONS_KEY] = _relation_subgroup(doc, group, inside, RELATIONS_KEY)
+    if keep_filtered:
+        doc.spans[FILTERED_RELATIONS_KEY] = _relation_subgroup(doc, group, outside, FILTERED_RELATIONS_KEY)
+
+
+def _relation_subgroup(doc: Doc, group: SpanGroup, relations: List[int], name: str) -> SpanGroup:
+    """The (head, tail) pairs of a relations group at ``relations``, with its per-relation ``attrs`` cut alike."""
+    n = len(group) // 2
+    attrs = {key: ([value[i] for i in relations] if isinstance(value, (list, tuple)) and len(value) == n else value)
+             for key, value in (group.attrs or {}).items()}
+    spans = [group[k] for i in relations for k in (2 * i, 2 * i + 1)]
+    return SpanGroup(doc, name=name, spans=spans, attrs=attrs)
 
 
 def _subgroup(doc: Doc, group: SpanGroup, indices: List[int], name: str) -> SpanGroup:

@@ -11,7 +11,9 @@ from spacy.language import Language
 from typer.testing import CliRunner
 
 from medner.annotate import FILTERED_KEY, AnnotateOptions, UnknownLabel, add_label_filter, annotate_file, read_records
-from medner.ner.label_filter import default_page_labels, parse_labels
+from medner.annotate.records import Summary
+from medner.ner.label_filter import RELATIONS_KEY, default_page_labels, parse_labels
+from medner.relations.component import RELATIONS_KEY as COMPONENT_RELATIONS_KEY, get_relations, set_relations
 from medner.cli import app
 from medner.annotate.pipelines import load
 from ruler import ruler_nlp
@@ -73,6 +75,36 @@ def test_merge_group_and_its_scores_are_filtered_alike():
     assert len(expected) == 2
     # the group repeats doc.ents: each set-aside span is kept once
     assert triples(doc.spans[FILTERED_KEY]) == [t for t in triples(before) if t[2] != "DISEASE"]
+
+
+@Language.component("medner_test_relations")
+def treats_relations(doc):
+    """Each medication "treats" every disease of the doc, as medner_relations stores relations (with scores)."""
+    meds = [e for e in doc.ents if e.label_ == "MEDICATION"]
+    diseases = [e for e in doc.ents if e.label_ == "DISEASE"]
+    set_relations(doc, [(m, d, "TREATS", 0.5 + 0.1 * i, None, None)
+                        for i, (m, d) in enumerate((m, d) for m in meds for d in diseases)])
+    return doc
+
+
+def test_relations_go_with_the_entities_set_aside_and_stay_with_the_kept_ones():
+    nlp = rules()
+    nlp.add_pipe("medner_test_relations")
+    unfiltered = nlp(TEXT)
+    assert [(r["head"], r["tail"]) for r in get_relations(unfiltered)] == [([0, 8], [13, 24]), ([0, 8], [62, 70]),
+                                                                         ([48, 57], [13, 24]), ([48, 57], [62, 70])]
+    kept_both = add_label_filter(nlp, ["MEDICATION", "DISEASE"])(TEXT)
+    assert get_relations(kept_both) == get_relations(unfiltered) and "filtered_relations" not in kept_both.spans
+    doc = add_label_filter(nlp, ["DISEASE"])(TEXT)
+    assert get_relations(doc) == []  # no relation points at a medication the output no longer has
+    assert get_relations(doc, "filtered_relations") == get_relations(unfiltered)  # set aside, scores aligned
+    dropped = add_label_filter(nlp, ["DISEASE"], keep_filtered=False)(TEXT)
+    assert get_relations(dropped) == [] and "filtered_relations" not in dropped.spans
+    assert RELATIONS_KEY == COMPONENT_RELATIONS_KEY  # the filter names the component's group without importing it
+    summary = Summary()
+    summary.add_doc(doc, {"entities": []})
+    assert summary.to_dict()["relations_filtered_out"] == 4
+    assert Summary.from_dict(summary.to_dict()).filtered_relations == 4
 
 
 def test_unknown_label_is_one_line_naming_the_known_ones():
