@@ -95,8 +95,17 @@ def gold_mention_report(kb: KnowledgeBase, kb_dir: Path, split: str, seen_splits
 def end_to_end_report(pipeline: Path, kb: KnowledgeBase, kb_dir: Path, dataset: str, split: str, thresholds: Sequence[float],
                       propagation: Optional[Path] = None, corpus_dir: Path = Path("corpus")) -> dict:
     """NER + abbreviations + linker on raw texts: document-level concept P/R/F1 per label, per NIL threshold
-    (the NER runs once, the linker once per value)."""
-    nlp = spacy.load(pipeline)
+    (the NER runs once, the linker once per value).
+
+    ``pipeline`` is a directory or an installed package name. A pipeline that ships a linker
+    (a release pipeline) keeps its NER and abbreviation steps; its linker and what follows it
+    are replaced by one with the same settings over ``kb`` (the dev KB must not hold dev names).
+    """
+    try:
+        nlp = spacy.load(pipeline if Path(pipeline).exists() else str(pipeline))
+    except OSError as err:
+        raise LinkingEvaluationError(f"cannot load pipeline {pipeline}: not a pipeline directory or an installed package ({err})") from None
+    linker_config, replaced = _drop_shipped_linker(nlp)
     propagation_config = None
     if propagation is not None:
         name = pipeline.parent.name if pipeline.name in ("model-best", "model-last") else pipeline.name
@@ -105,7 +114,7 @@ def end_to_end_report(pipeline: Path, kb: KnowledgeBase, kb_dir: Path, dataset: 
             raise LinkingEvaluationError(f"{propagation} chose no propagation step for {name!r}")
         propagation_config = chosen["config"]
         nlp.add_pipe("medner_abbreviation_propagation", config=propagation_config)
-    linker = add_linker(nlp, kb)
+    linker = add_linker(nlp, kb, config=linker_config)
     gold_docs = _docs(corpus_dir / dataset / f"{split}.spacy", nlp)
     started = time.perf_counter()
     with nlp.select_pipes(disable=[linker.name]):
@@ -125,8 +134,20 @@ def end_to_end_report(pipeline: Path, kb: KnowledgeBase, kb_dir: Path, dataset: 
         msg.info(f"threshold {threshold}: " + "; ".join(f"{n} P {s['p']:.2f} R {s['r']:.2f} F1 {s['f']:.2f}" for n, s in named.items()))
     return {"pipeline": str(pipeline), "kb": str(kb_dir), "dataset": dataset, "split": split,
             "docs": len(gold_docs), "ner_seconds": round(ner_seconds, 2), "linker_config": linker.cfg,
-            "pipe_names": nlp.pipe_names, "abbreviation_propagation": propagation_config,
+            "pipe_names": nlp.pipe_names, "replaced_components": replaced, "abbreviation_propagation": propagation_config,
             "runs": runs, "references": REFERENCES["end_to_end_concept_f1"]}
+
+
+def _drop_shipped_linker(nlp) -> tuple:
+    """Remove a pipeline's own ``medner_linker`` and the components after it; return its settings and their names."""
+    names = [n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory == "medner_linker"]
+    if not names:
+        return {}, []
+    config = dict(nlp.get_pipe(names[0]).cfg)
+    replaced = nlp.pipe_names[nlp.pipe_names.index(names[0]):]
+    for name in replaced:
+        nlp.remove_pipe(name)
+    return config, replaced
 
 
 def drug_id_report(kb: KnowledgeBase, kb_dir: Path, docs: Sequence[Path], label: str = "MEDICATION") -> dict:

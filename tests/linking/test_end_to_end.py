@@ -1,0 +1,47 @@
+"""End-to-end concept F1 on a shipped-style pipeline: its own linker is replaced by one over the given KB."""
+import pytest
+import spacy
+from spacy.tokens import DocBin
+
+from medner.linking.component import add_linker
+from medner.linking.experiments import LinkingEvaluationError, end_to_end_report
+from medner.linking.kb import KnowledgeBase
+
+TEXT = "Warfarin caused bleeding. Naloxone was given."
+
+
+def _kb(names):
+    return KnowledgeBase.build([], [(name, label, kb_id) for name, label, kb_id in names])
+
+
+@pytest.fixture()
+def shipped(tmp_path):
+    """A rule-based 'NER' with a linker (threshold 0.5, a KB that knows only warfarin) and a component after it."""
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "CHEMICAL", "pattern": "Warfarin"}, {"label": "CHEMICAL", "pattern": "Naloxone"},
+                        {"label": "DISEASE", "pattern": "bleeding"}])
+    add_linker(nlp, _kb([("warfarin", "CHEMICAL", "D014859")]), abbreviations=False, config={"threshold": 0.5})
+    nlp.add_pipe("sentencizer")  # stands for the relations component a release puts after the linker
+    nlp.to_disk(tmp_path / "pipeline")
+    gold = nlp.make_doc(TEXT)
+    gold.ents = [gold.char_span(0, 8, "CHEMICAL", kb_id="D014859"), gold.char_span(16, 24, "DISEASE", kb_id="D006470"),
+                 gold.char_span(26, 34, "CHEMICAL", kb_id="D009270")]
+    (tmp_path / "corpus" / "bc5cdr").mkdir(parents=True)
+    DocBin(docs=[gold]).to_disk(tmp_path / "corpus" / "bc5cdr" / "dev.spacy")
+    return tmp_path
+
+
+def test_shipped_linker_is_replaced_with_its_settings_over_the_given_kb(shipped):
+    kb = _kb([("warfarin", "CHEMICAL", "D014859"), ("naloxone", "CHEMICAL", "D009270"), ("bleeding", "DISEASE", "D006470")])
+    report = end_to_end_report(shipped / "pipeline", kb, shipped / "kb", "bc5cdr", "dev", [0.8], corpus_dir=shipped / "corpus")
+    assert report["replaced_components"] == ["medner_linker", "sentencizer"]
+    assert report["linker_config"]["threshold"] == 0.5 and report["linker_config"]["abbreviations"] is False
+    scores = report["runs"]["0.8"]["concept_f1"]
+    # the given KB knows all three concepts: every (document, id) pair is found; the shipped KB knew only warfarin
+    assert scores["bc5cdr_chemical"]["f"] == pytest.approx(100.0) and scores["bc5cdr_disease"]["f"] == pytest.approx(100.0)
+
+
+def test_a_missing_pipeline_is_one_clear_error(tmp_path):
+    with pytest.raises(LinkingEvaluationError, match="not a pipeline directory or an installed package"):
+        end_to_end_report(tmp_path / "no_such_pipeline", _kb([]), tmp_path, "bc5cdr", "dev", [0.8], corpus_dir=tmp_path)
