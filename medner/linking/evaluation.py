@@ -84,24 +84,31 @@ def score_gold_mentions(kb: KnowledgeBase, gold: Sequence[Tuple[int, int, str, s
     return out
 
 
-def document_concepts(kb: KnowledgeBase, doc: Doc, labels: Optional[Set[str]] = None) -> Dict[str, Set[str]]:
-    """label -> set of canonical concept ids the document's entities carry."""
+def document_concepts(kb: KnowledgeBase, doc: Doc, labels: Optional[Set[str]] = None,
+                      unscored_prefixes: Tuple[str, ...] = ()) -> Dict[str, Set[str]]:
+    """label -> set of canonical concept ids the document's entities carry.
+
+    Canonical ids starting with one of ``unscored_prefixes`` are left out: a concept known
+    only by its DrugBank ID ("DB") has no MeSH id, i.e. it is NIL for a MeSH measure.
+    """
     found: Dict[str, Set[str]] = defaultdict(set)
     for span in doc.ents:
         if span.kb_id_ and (labels is None or span.label_ in labels):
-            found[span.label_].update(canonical(kb, i) for i in split_ids(span.kb_id_))
+            ids = (canonical(kb, i) for i in split_ids(span.kb_id_))
+            found[span.label_].update(i for i in ids if not i.startswith(unscored_prefixes))
     return found
 
 
 def concept_f1(kb: KnowledgeBase, gold_docs: Sequence[Doc], predicted_docs: Sequence[Doc],
-               labels: Sequence[str]) -> Dict[str, dict]:
-    """Micro P/R/F1 over (document, concept id) pairs, per label (the CDR normalisation measure)."""
+               labels: Sequence[str], unscored_prefixes: Tuple[str, ...] = ()) -> Dict[str, dict]:
+    """Micro P/R/F1 over (document, concept id) pairs, per label (the CDR normalisation measure);
+    predicted ids with ``unscored_prefixes`` count as NIL (see ``document_concepts``)."""
     out = {}
     for label in labels:
         tp = fp = fn = 0
         for gold, pred in zip(gold_docs, predicted_docs):
             g = document_concepts(kb, gold, {label}).get(label, set())
-            p = document_concepts(kb, pred, {label}).get(label, set())
+            p = document_concepts(kb, pred, {label}, unscored_prefixes).get(label, set())
             tp += len(g & p)
             fp += len(p - g)
             fn += len(g - p)

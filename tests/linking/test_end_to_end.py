@@ -45,3 +45,12 @@ def test_shipped_linker_is_replaced_with_its_settings_over_the_given_kb(shipped)
 def test_a_missing_pipeline_is_one_clear_error(tmp_path):
     with pytest.raises(LinkingEvaluationError, match="not a pipeline directory or an installed package"):
         end_to_end_report(tmp_path / "no_such_pipeline", _kb([]), tmp_path, "bc5cdr", "dev", [0.8], corpus_dir=tmp_path)
+
+
+def test_a_drugbank_only_concept_is_nil_for_the_mesh_measure(shipped):
+    # the KB knows naloxone only by its DrugBank ID: a false positive for the plain measure, NIL for MeSH
+    kb = _kb([("warfarin", "CHEMICAL", "D014859"), ("naloxone", "CHEMICAL", "DB01183"), ("bleeding", "DISEASE", "D006470")])
+    run = end_to_end_report(shipped / "pipeline", kb, shipped / "kb", "bc5cdr", "dev", [0.8], corpus_dir=shipped / "corpus")["runs"]["0.8"]
+    plain, mesh = run["concept_f1"]["bc5cdr_chemical"], run["concept_f1_mesh"]["bc5cdr_chemical"]
+    assert (plain["tp"], plain["fp"], plain["fn"]) == (1, 1, 1)
+    assert (mesh["tp"], mesh["fp"], mesh["fn"]) == (1, 0, 1)
