@@ -21,17 +21,31 @@ class LinkingEvaluationError(ValueError):
     """An input the evaluation cannot use; the message says which."""
 
 
-# Each step adds one thing to the one before it; "full" is the shipped default (salt forms: tried, off).
-_OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False}
+# Each step adds one thing to the one before it; FULL is the shipped default (salt forms: tried, off).
+_OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False, "word_order": False,
+        "organ_forms": False, "disease_heads": False, "number_forms": False, "variant_min_score": 0.0}
+_BASE = {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True}
+_NEOPLASM = {**_BASE, "variants": True}
+_MIN_SCORE = {**_NEOPLASM, "variant_min_score": 0.8}
+_WORD_ORDER = {**_MIN_SCORE, "word_order": True}
+_ORGANS = {**_WORD_ORDER, "organ_forms": True}
+_HEADS = {**_ORGANS, "disease_heads": True}
+_NUMBER = {**_HEADS, "number_forms": True}
+FULL = "+number forms (full)"
 VARIANTS: Dict[str, dict] = {
     "exact": {**_OFF, "exact_mode": "lower", "fuzzy": False, "label_types": {}},
     "normalised": {**_OFF, "exact_mode": "normalised", "fuzzy": False, "label_types": {}},
     "+tfidf": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "label_types": {}},
     "+label_aware": {**_OFF, "exact_mode": "normalised", "fuzzy": True},
     "+composites": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True},
-    "+abbreviations": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True},
-    "+neoplasm synonyms (full)": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True},
-    "+salt/ester forms (off)": {"exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True, "salt_forms": True},
+    "+abbreviations": _BASE,
+    "+neoplasm synonyms": _NEOPLASM,
+    "+variant min score 0.8": _MIN_SCORE,
+    "+word order": _WORD_ORDER,
+    "+organ forms": _ORGANS,
+    "+disease heads": _HEADS,
+    FULL: _NUMBER,
+    "+salt/ester forms (off)": {**_NUMBER, "salt_forms": True},
 }
 TARGETS = {"bc5cdr_chemical": ("bc5cdr", "CHEMICAL"), "bc5cdr_disease": ("bc5cdr", "DISEASE"),
            "ncbi_disease": ("ncbi_disease", "DISEASE")}
@@ -62,7 +76,7 @@ def gold_mention_report(kb: KnowledgeBase, kb_dir: Path, split: str, seen_splits
     mentions whose lower-cased text is a drug-dictionary variant, when ``drug_variants`` is given)."""
     subsets = {"drugs": {lower(v) for v in drug_variants}} if drug_variants else {}
     nlp = spacy.blank("en")
-    variants = VARIANTS if ablation else {"full": VARIANTS["+neoplasm synonyms (full)"]}
+    variants = VARIANTS if ablation else {"full": VARIANTS[FULL]}
     result = {"kb": str(kb_dir), "kb_meta": kb.meta, "split": split, "seen_splits": seen_splits,
               "threshold": threshold, "drug_subset_from": drugs_path, "variants": {}, "references": REFERENCES["gold_mentions_acc1"]}
     for variant, config in variants.items():
