@@ -126,6 +126,8 @@ def make_linker(
         raise ValueError(f"[{name}] exact_mode must be 'lower' or 'normalised', got {exact_mode!r}")
     if n_candidates < 1:
         raise ValueError(f"[{name}] n_candidates must be at least 1, got {n_candidates}")
+    if not 0.0 <= variant_min_score <= 1.0:
+        raise ValueError(f"[{name}] variant_min_score must be between 0 and 1, got {variant_min_score}")
     return ConceptLinker(name, spans_key=spans_key, n_candidates=n_candidates, threshold=threshold,
                          label_types=label_types, link_unlisted_labels=link_unlisted_labels, exact_mode=exact_mode, fuzzy=fuzzy, composites=composites,
                          abbreviations=abbreviations, variants=variants, salt_forms=salt_forms, word_order=word_order,
