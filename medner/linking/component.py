@@ -21,17 +21,20 @@ each switchable for ablations:
 7. salt and ester forms (``salt_forms``, off: no gain on BC5CDR dev, the drug
    dictionary lists the salts already): "metformin hydrochloride", "sodium
    valproate" are also searched without the salt words, a variant like step 6;
-8. name variants for unseen mentions (issue 20), each a generator of
-   ``medner.linking.kb.names`` composed after step 6 and searched like it:
-   ``organ_forms`` ("renal failure" -> "kidney failure", "liver disease" ->
-   "hepatic disease"), ``disease_heads`` ("disorder" <-> "disease", "damage" <->
-   "injury"), ``number_forms`` ("kidney disease" -> "kidney diseases",
-   "cardiomyopathies" -> "cardiomyopathy"), and ``word_order``: the whole mention
-   and every variant are also looked up by their set of words in any order
-   ("acute renal failure" = "Renal Failure, Acute", "cancer of the prostate" =
-   "Prostate Cancer"), a hit scoring 1.0. A variant (steps 6-8) wins only when the
-   whole has no exact name, scores ``VARIANT_MARGIN`` more than the whole and at
-   least ``variant_min_score``.
+8. name variants for unseen mentions (issue 20), generators of
+   ``medner.linking.kb.names`` composed after step 6 (each applied to the forms
+   before it) and looked up exactly (normalised; TF-IDF too with ``fuzzy_variants``,
+   off: one dev mention for a third of the throughput): ``organ_forms`` ("renal
+   failure" -> "kidney failure", "liver disease" -> "hepatic disease") and
+   ``disease_heads`` ("disorder" <-> "disease", "damage" <-> "injury", vague heads
+   -> "disease": "renal lesions" -> "renal disease"); off, as they changed no dev
+   mention for the better: ``number_forms`` ("kidney disease" -> "kidney diseases",
+   "cardiomyopathies" -> "cardiomyopathy") and ``word_order`` (the whole and every
+   variant also looked up by their set of words, "of the in with a an" aside:
+   "cancer of the prostate" = "Prostate Cancer"; char 3-gram TF-IDF already scores
+   a permutation 1.0). A variant (steps 6-8) wins only when the whole has no exact
+   name, scores ``VARIANT_MARGIN`` more than the whole and at least
+   ``variant_min_score`` (0.8).
 
 A mention whose best score is below ``threshold`` is NIL: no id, its
 candidates kept, counted in ``stats``. The KB lives inside the pipeline
@@ -82,10 +85,11 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
         "abbreviations": True,
         "variants": True,
         "salt_forms": False,
-        "word_order": True,
+        "word_order": False,
         "organ_forms": True,
         "disease_heads": True,
-        "number_forms": True,
+        "number_forms": False,
+        "fuzzy_variants": False,
         "variant_min_score": 0.8,
         "max_chars": 256,
         "scorer": {"@scorers": "medner.linker_scorer.v1"},
@@ -111,6 +115,7 @@ def make_linker(
     organ_forms: bool,
     disease_heads: bool,
     number_forms: bool,
+    fuzzy_variants: bool,
     variant_min_score: float,
     max_chars: int,
     scorer: Optional[Callable],
@@ -121,6 +126,8 @@ def make_linker(
     LAB_VALUE or NONBIOLOGICAL_LOCATION has no concept in a disease/chemical KB); exact_mode: "lower" or "normalised"; threshold: minimum score for an id (else NIL);
     variants, salt_forms, organ_forms, disease_heads, number_forms: which name variants are searched
     (module docstring, steps 6-8); word_order: also look names up by their set of words;
+    fuzzy_variants: search the variants of organ_forms, disease_heads and number_forms by TF-IDF too
+    (else exact names only);
     variant_min_score: the lowest score with which a variant may win over the whole mention."""
     if exact_mode not in ("lower", "normalised"):
         raise ValueError(f"[{name}] exact_mode must be 'lower' or 'normalised', got {exact_mode!r}")
@@ -132,7 +139,7 @@ def make_linker(
                          label_types=label_types, link_unlisted_labels=link_unlisted_labels, exact_mode=exact_mode, fuzzy=fuzzy, composites=composites,
                          abbreviations=abbreviations, variants=variants, salt_forms=salt_forms, word_order=word_order,
                          organ_forms=organ_forms, disease_heads=disease_heads, number_forms=number_forms,
-                         variant_min_score=variant_min_score, max_chars=max_chars, scorer=scorer)
+                         fuzzy_variants=fuzzy_variants, variant_min_score=variant_min_score, max_chars=max_chars, scorer=scorer)
 
 
 class ConceptLinker:
@@ -141,9 +148,9 @@ class ConceptLinker:
     def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
                  threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
                  link_unlisted_labels: bool = True, exact_mode: ExactMode = "normalised", fuzzy: bool = True, composites: bool = True,
-                 abbreviations: bool = True, variants: bool = True, salt_forms: bool = False, word_order: bool = True,
-                 organ_forms: bool = True, disease_heads: bool = True, number_forms: bool = True,
-                 variant_min_score: float = 0.8, max_chars: int = 256,
+                 abbreviations: bool = True, variants: bool = True, salt_forms: bool = False, word_order: bool = False,
+                 organ_forms: bool = True, disease_heads: bool = True, number_forms: bool = False,
+                 fuzzy_variants: bool = False, variant_min_score: float = 0.8, max_chars: int = 256,
                  scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):
         self.name = name
@@ -153,12 +160,13 @@ class ConceptLinker:
                     "exact_mode": exact_mode, "fuzzy": fuzzy, "composites": composites,
                     "abbreviations": abbreviations, "variants": variants, "salt_forms": salt_forms,
                     "word_order": word_order, "organ_forms": organ_forms, "disease_heads": disease_heads,
-                    "number_forms": number_forms, "variant_min_score": variant_min_score, "max_chars": max_chars}
+                    "number_forms": number_forms, "fuzzy_variants": fuzzy_variants,
+                    "variant_min_score": variant_min_score, "max_chars": max_chars}
         self.scorer = scorer
         self.kb: Optional[KnowledgeBase] = None
         self.stats: Counter = Counter({k: 0 for k in STATS})
         self._cache: Dict[Tuple[str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
-        self._word_cache: Dict[Tuple[str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
+        self._word_cache: Dict[Tuple[str, str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
         if kb is not None:
             self.set_kb(kb)
 
@@ -208,7 +216,7 @@ class ConceptLinker:
         text = span.text.strip()
         type_ids = self._type_ids.get(span.label_) if self.cfg["label_types"] else None
         plan = {"span": span, "text": text, "types": type_ids, "whole": None, "long": None, "parts": [],
-                "variants": [], "queries": set()}
+                "variants": [], "fuzzy_variants": [], "queries": set()}
         if not self.cfg["link_unlisted_labels"] and span.label_ not in self.cfg["label_types"]:
             plan["skip"] = "unlisted_label"
             return plan
@@ -224,8 +232,10 @@ class ConceptLinker:
         if long_form and len(long_form) <= self.cfg["max_chars"]:
             plan["long"] = (long_form, type_ids)
             plan["queries"].add(plan["long"])
-        plan["variants"] = [(v, type_ids) for v in self._variant_texts(text)]
-        plan["queries"].update(plan["variants"])
+        forms = self._variant_texts(text)
+        plan["variants"] = [(v, type_ids) for v, _ in forms]
+        plan["fuzzy_variants"] = [fuzzy for _, fuzzy in forms]
+        plan["queries"].update(q for q, fuzzy in zip(plan["variants"], plan["fuzzy_variants"]) if fuzzy)
         if self.cfg["composites"]:
             parts = split_composite(text)
             if len(parts) > 1:
@@ -233,24 +243,31 @@ class ConceptLinker:
                 plan["queries"].update(plan["parts"])
         return plan
 
-    def _variant_texts(self, text: str) -> List[str]:
-        """The variants of ``text`` the switched-on generators give, each applied to the forms before it."""
-        generators = [(self.cfg["variants"], synonym_variants), (self.cfg["salt_forms"], salt_variants),
-                      (self.cfg["organ_forms"], organ_variants), (self.cfg["disease_heads"], head_variants),
-                      (self.cfg["number_forms"], number_variants)]
-        forms = [text]
-        for on, generator in generators:
+    def _variant_texts(self, text: str) -> List[Tuple[str, bool]]:
+        """(variant, searched by TF-IDF too) for every variant of ``text`` the switched-on generators
+        give, each generator applied to the forms before it; the issue-20 generators' forms are
+        looked up exactly unless ``fuzzy_variants``."""
+        fuzzy = self.cfg["fuzzy_variants"]
+        generators = [(self.cfg["variants"], synonym_variants, True), (self.cfg["salt_forms"], salt_variants, True),
+                      (self.cfg["organ_forms"], organ_variants, fuzzy), (self.cfg["disease_heads"], head_variants, fuzzy),
+                      (self.cfg["number_forms"], number_variants, fuzzy)]
+        forms: Dict[str, bool] = {text: True}
+        for on, generator, searched in generators:
             if on:
-                forms += [v for form in list(forms) for v in generator(form) if v not in forms]
-        return list(dict.fromkeys(forms[1:]))[:MAX_VARIANTS]
+                for form in list(forms):
+                    for variant in generator(form):
+                        forms.setdefault(variant, searched)
+        return list(forms.items())[1:MAX_VARIANTS + 1]
 
-    def _words(self, query: Tuple[str, Optional[Tuple[int, ...]]]) -> List[Candidate]:
-        """Concepts with a name of the same words in any order (``word_order``), score 1.0."""
-        if query not in self._word_cache:
+    def _exact(self, query: Tuple[str, Optional[Tuple[int, ...]]], mode: str) -> List[Candidate]:
+        """Concepts with a name equal to the query's text in ``mode`` ("normalised", or "words" for
+        ``word_order``: the same words in any order), score 1.0; cached."""
+        key = (mode, query[0], query[1])
+        if key not in self._word_cache:
             if len(self._word_cache) > 200_000:
                 self._word_cache = {}
-            self._word_cache[query] = self.kb.exact(query[0], query[1], mode="words")[:self.cfg["n_candidates"]]
-        return self._word_cache[query]
+            self._word_cache[key] = self.kb.exact(query[0], query[1], mode=mode)[:self.cfg["n_candidates"]]
+        return self._word_cache[key]
 
     def _resolve(self, queries: Iterable[Tuple[str, Optional[Tuple[int, ...]]]]) -> None:
         """Fill the cache: exact hits first, then one batched TF-IDF search per type set."""
@@ -283,9 +300,10 @@ class ConceptLinker:
             self.stats["nil"] += 1
             return "", []
         lookup = lambda q: self._cache.get(q, [])  # noqa: E731
-        variants = [lookup(v) for v in plan["variants"]]
+        variants = [lookup(v) if fuzzy else self._exact(v, "normalised")
+                    for v, fuzzy in zip(plan["variants"], plan["fuzzy_variants"])]
         if self.cfg["word_order"]:  # the whole's words in another order first, then each variant's
-            variants = [self._words(q) for q in [plan["whole"]] + plan["variants"]] + variants
+            variants = [self._exact(q, "words") for q in [plan["whole"]] + plan["variants"]] + variants
         kb_id, candidates, how = choose(
             lookup(plan["whole"]), lookup(plan["long"]) if plan["long"] else None,
             [lookup(p) for p in plan["parts"]], self.cfg["threshold"], variants, self.cfg["variant_min_score"])

@@ -10,8 +10,8 @@ from medner.ner.vocab.sources import read_medic
 
 MEDIC = (
     "D058186||Acute Kidney Injury|Renal Failure, Acute|Kidney Failure, Acute\n"
-    "D007674||Kidney Diseases|Diseases, Kidney\n"
-    "D008107||Liver Diseases\n"
+    "D007674||Kidney Diseases|Diseases, Kidney\n"  # trimmed: no singular (number forms find it)
+    "D008107||Liver Diseases|Disease, Liver|Liver Disease\n"  # MEDIC lists both numbers, inverted too
     "D056486||Drug-Induced Liver Injury|Liver Injury, Drug-Induced\n"
     "D011471||Prostatic Neoplasms|Neoplasms, Prostatic\n"
     "D009202||Cardiomyopathies|Myocardial Diseases\n"
@@ -98,33 +98,41 @@ def test_word_order_links_a_name_with_other_words_around_exactly(kb):
     # char 3-grams ignore word order already ("acute renal failure" scores 1.0 against
     # "Renal Failure, Acute"); the word lookup adds the stop words and the composed variants:
     # "neoplasms of the prostate" -> organ "neoplasms of the prostatic" = "Prostatic Neoplasms"
-    assert link_one(kb, "acute renal failure", word_order=False)[0]._.kb_candidates[0][:2] == ("D058186", "Acute Kidney Injury")
-    span, linker = link_one(kb, "neoplasms of the prostate")
+    assert link_one(kb, "acute renal failure")[0]._.kb_candidates[0] == ("D058186", "Acute Kidney Injury", 1.0)
+    span, linker = link_one(kb, "neoplasms of the prostate", word_order=True)
     assert span.kb_id_ == "D011471" and span._.kb_candidates[0][2] == 1.0
     assert linker.stats["variant"] == 1
-    span, _ = link_one(kb, "neoplasms of the prostate", word_order=False)
+    span, _ = link_one(kb, "neoplasms of the prostate")  # default: off
     assert span._.kb_candidates[0][2] < 1.0
 
 
 def test_organ_head_and_number_variants_compose(kb):
     # "renal lesions" -> organ "kidney lesions" -> head "kidney disease" -> number "kidney diseases"
-    span, linker = link_one(kb, "renal lesions")
+    span, linker = link_one(kb, "renal lesions", number_forms=True)
     assert span._.kb_candidates[0] == ("D007674", "Kidney Diseases", 1.0) and linker.stats["variant"] == 1
-    for off in ("organ_forms", "disease_heads"):
-        span, _ = link_one(kb, "renal lesions", **{off: False})
+    for off in ("organ_forms", "disease_heads", "number_forms"):
+        span, _ = link_one(kb, "renal lesions", **{"number_forms": True, off: False})
         assert span._.kb_candidates[0][2] < 1.0, off
-    _, linker = link_one(kb, "hepatic damage")
-    assert linker._variant_texts("hepatic damage") == [  # generators in order, each on the forms before it
+    # the default: organ forms and disease heads, "liver disease" exact for the Liver Diseases name
+    span, _ = link_one(kb, "hepatic lesion")
+    assert span._.kb_candidates[0] == ("D008107", "Liver Diseases", 1.0)
+    _, linker = link_one(kb, "x", number_forms=True)
+    assert [v for v, _ in linker._variant_texts("hepatic damage")] == [  # generators in order, on the forms before
         "liver damage", "hepatic injury", "hepatic disease", "liver injury", "liver disease", "hepatic damages",
         "liver damages", "hepatic injuries", "hepatic diseases", "liver injuries", "liver diseases"]
-    _, linker = link_one(kb, "x", organ_forms=False, number_forms=False)
-    assert linker._variant_texts("hepatic damage") == ["hepatic injury", "hepatic disease"]
+    _, linker = link_one(kb, "x")
+    # neoplasm variants are searched by TF-IDF as before, the issue-20 ones only exactly (fuzzy_variants off)
+    assert linker._variant_texts("renal carcinoma") == [("renal cancer", True), ("kidney carcinoma", False),
+                                                         ("kidney cancer", False)]
+    _, linker = link_one(kb, "x", fuzzy_variants=True)
+    assert linker._variant_texts("renal carcinoma")[1] == ("kidney carcinoma", True)
 
 
 def test_linker_config_is_validated_and_saved():
     nlp = spacy.blank("en")
     linker = nlp.add_pipe("medner_linker", config={"word_order": False, "variant_min_score": 0.9})
     assert linker.cfg["word_order"] is False and linker.cfg["variant_min_score"] == 0.9
-    assert linker.cfg["organ_forms"] and linker.cfg["disease_heads"] and linker.cfg["number_forms"]
+    assert linker.cfg["organ_forms"] and linker.cfg["disease_heads"]  # chosen on dev
+    assert not linker.cfg["number_forms"] and not linker.cfg["fuzzy_variants"]
     with pytest.raises(ValueError, match="variant_min_score"):
         spacy.blank("en").add_pipe("medner_linker", config={"variant_min_score": 1.5})
