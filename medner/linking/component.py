@@ -27,7 +27,9 @@ each switchable for ablations:
    off: one dev mention for a third of the throughput): ``organ_forms`` ("renal
    failure" -> "kidney failure", "liver disease" -> "hepatic disease") and
    ``disease_heads`` ("disorder" <-> "disease", "damage" <-> "injury", vague heads
-   -> "disease": "renal lesions" -> "renal disease"); off, as they changed no dev
+   -> "disease": "renal lesions" -> "renal disease") and, for the labels in
+   ``modifier_labels`` (DISEASE), the mention without its leading modifiers down
+   to two words ("congenital heart disease" -> "heart disease"); off, as they changed no dev
    mention for the better: ``number_forms`` ("kidney disease" -> "kidney diseases",
    "cardiomyopathies" -> "cardiomyopathy") and ``word_order`` (the whole and every
    variant also looked up by their set of words, "of the in with a an" aside:
@@ -51,7 +53,7 @@ from spacy.training import Example
 
 from .. import register_extension
 from .kb import Candidate, KnowledgeBase, split_composite
-from .kb.names import head_variants, normalise, number_variants, organ_variants, salt_variants, synonym_variants
+from .kb.names import head_variants, modifier_variants, normalise, number_variants, organ_variants, salt_variants, synonym_variants
 
 ExactMode = Literal["lower", "normalised"]  # how a mention matches a name exactly: lower-cased, or medner.linking.kb.names.normalise
 
@@ -89,6 +91,7 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
         "organ_forms": True,
         "disease_heads": True,
         "number_forms": False,
+        "modifier_labels": ["DISEASE"],
         "fuzzy_variants": False,
         "variant_min_score": 0.8,
         "max_chars": 256,
@@ -115,6 +118,7 @@ def make_linker(
     organ_forms: bool,
     disease_heads: bool,
     number_forms: bool,
+    modifier_labels: List[str],
     fuzzy_variants: bool,
     variant_min_score: float,
     max_chars: int,
@@ -126,8 +130,9 @@ def make_linker(
     LAB_VALUE or NONBIOLOGICAL_LOCATION has no concept in a disease/chemical KB); exact_mode: "lower" or "normalised"; threshold: minimum score for an id (else NIL);
     variants, salt_forms, organ_forms, disease_heads, number_forms: which name variants are searched
     (module docstring, steps 6-8); word_order: also look names up by their set of words;
-    fuzzy_variants: search the variants of organ_forms, disease_heads and number_forms by TF-IDF too
-    (else exact names only);
+    modifier_labels: labels whose mentions are also looked up without their leading modifiers ([]: none);
+    fuzzy_variants: search the variants of organ_forms, disease_heads, number_forms and modifier_labels
+    by TF-IDF too (else exact names only);
     variant_min_score: the lowest score with which a variant may win over the whole mention."""
     if exact_mode not in ("lower", "normalised"):
         raise ValueError(f"[{name}] exact_mode must be 'lower' or 'normalised', got {exact_mode!r}")
@@ -139,7 +144,7 @@ def make_linker(
                          label_types=label_types, link_unlisted_labels=link_unlisted_labels, exact_mode=exact_mode, fuzzy=fuzzy, composites=composites,
                          abbreviations=abbreviations, variants=variants, salt_forms=salt_forms, word_order=word_order,
                          organ_forms=organ_forms, disease_heads=disease_heads, number_forms=number_forms,
-                         fuzzy_variants=fuzzy_variants, variant_min_score=variant_min_score, max_chars=max_chars, scorer=scorer)
+                         modifier_labels=modifier_labels, fuzzy_variants=fuzzy_variants, variant_min_score=variant_min_score, max_chars=max_chars, scorer=scorer)
 
 
 class ConceptLinker:
@@ -150,7 +155,7 @@ class ConceptLinker:
                  link_unlisted_labels: bool = True, exact_mode: ExactMode = "normalised", fuzzy: bool = True, composites: bool = True,
                  abbreviations: bool = True, variants: bool = True, salt_forms: bool = False, word_order: bool = False,
                  organ_forms: bool = True, disease_heads: bool = True, number_forms: bool = False,
-                 fuzzy_variants: bool = False, variant_min_score: float = 0.8, max_chars: int = 256,
+                 modifier_labels: Sequence[str] = ("DISEASE",), fuzzy_variants: bool = False, variant_min_score: float = 0.8, max_chars: int = 256,
                  scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):
         self.name = name
@@ -160,7 +165,7 @@ class ConceptLinker:
                     "exact_mode": exact_mode, "fuzzy": fuzzy, "composites": composites,
                     "abbreviations": abbreviations, "variants": variants, "salt_forms": salt_forms,
                     "word_order": word_order, "organ_forms": organ_forms, "disease_heads": disease_heads,
-                    "number_forms": number_forms, "fuzzy_variants": fuzzy_variants,
+                    "number_forms": number_forms, "modifier_labels": list(modifier_labels), "fuzzy_variants": fuzzy_variants,
                     "variant_min_score": variant_min_score, "max_chars": max_chars}
         self.scorer = scorer
         self.kb: Optional[KnowledgeBase] = None
@@ -232,7 +237,7 @@ class ConceptLinker:
         if long_form and len(long_form) <= self.cfg["max_chars"]:
             plan["long"] = (long_form, type_ids)
             plan["queries"].add(plan["long"])
-        forms = self._variant_texts(text)
+        forms = self._variant_texts(text, span.label_)
         plan["variants"] = [(v, type_ids) for v, _ in forms]
         plan["fuzzy_variants"] = [fuzzy for _, fuzzy in forms]
         plan["queries"].update(q for q, fuzzy in zip(plan["variants"], plan["fuzzy_variants"]) if fuzzy)
@@ -243,14 +248,15 @@ class ConceptLinker:
                 plan["queries"].update(plan["parts"])
         return plan
 
-    def _variant_texts(self, text: str) -> List[Tuple[str, bool]]:
+    def _variant_texts(self, text: str, label: str = "") -> List[Tuple[str, bool]]:
         """(variant, searched by TF-IDF too) for every variant of ``text`` the switched-on generators
         give, each generator applied to the forms before it; the issue-20 generators' forms are
         looked up exactly unless ``fuzzy_variants``."""
         fuzzy = self.cfg["fuzzy_variants"]
         generators = [(self.cfg["variants"], synonym_variants, True), (self.cfg["salt_forms"], salt_variants, True),
                       (self.cfg["organ_forms"], organ_variants, fuzzy), (self.cfg["disease_heads"], head_variants, fuzzy),
-                      (self.cfg["number_forms"], number_variants, fuzzy)]
+                      (self.cfg["number_forms"], number_variants, fuzzy),
+                      (label in self.cfg["modifier_labels"], modifier_variants, fuzzy)]
         forms: Dict[str, bool] = {text: True}
         for on, generator, searched in generators:
             if on:
@@ -365,7 +371,7 @@ class ConceptLinker:
 
 
 VARIANT_MARGIN = 0.05
-MAX_VARIANTS = 16  # generated forms searched per mention (composed generators multiply)
+MAX_VARIANTS = 24  # generated forms searched per mention (composed generators multiply)
 
 
 def choose(whole: List[Candidate], long: Optional[List[Candidate]], parts: List[List[Candidate]],

@@ -22,18 +22,18 @@ class LinkingEvaluationError(ValueError):
 
 
 # Each step adds one thing to the one before it; FULL is the shipped default. The "(off)" rows each add
-# one switch to FULL alone: tried on dev and left off (salt forms; word order and number forms change no
-# dev mention for the better; TF-IDF search of the issue-20 variants gains one dev mention for a third
-# of the throughput).
+# one switch to FULL alone: tried on dev and left off (salt forms; modifier backoff for chemicals; word
+# order and number forms change no dev mention for the better; TF-IDF search of the issue-20 variants).
 _OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False, "word_order": False,
-        "organ_forms": False, "disease_heads": False, "number_forms": False, "fuzzy_variants": False,
+        "organ_forms": False, "disease_heads": False, "number_forms": False, "modifier_labels": [], "fuzzy_variants": False,
         "variant_min_score": 0.0}
 _BASE = {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True}
 _NEOPLASM = {**_BASE, "variants": True}
 _MIN_SCORE = {**_NEOPLASM, "variant_min_score": 0.8}
 _ORGANS = {**_MIN_SCORE, "organ_forms": True}
 _HEADS = {**_ORGANS, "disease_heads": True}
-FULL = "+disease heads (full)"
+_MODIFIERS = {**_HEADS, "modifier_labels": ["DISEASE"]}
+FULL = "+modifier backoff, diseases (full)"
 VARIANTS: Dict[str, dict] = {
     "exact": {**_OFF, "exact_mode": "lower", "fuzzy": False, "label_types": {}},
     "normalised": {**_OFF, "exact_mode": "normalised", "fuzzy": False, "label_types": {}},
@@ -44,11 +44,13 @@ VARIANTS: Dict[str, dict] = {
     "+neoplasm synonyms": _NEOPLASM,
     "+variant min score 0.8": _MIN_SCORE,
     "+organ forms": _ORGANS,
-    FULL: _HEADS,
-    "+word order (off)": {**_HEADS, "word_order": True},
-    "+number forms (off)": {**_HEADS, "number_forms": True},
-    "+TF-IDF on variants (off)": {**_HEADS, "fuzzy_variants": True},
-    "+salt/ester forms (off)": {**_HEADS, "salt_forms": True},
+    "+disease heads": _HEADS,
+    FULL: _MODIFIERS,
+    "+modifier backoff, chemicals too (off)": {**_MODIFIERS, "modifier_labels": ["DISEASE", "CHEMICAL"]},
+    "+word order (off)": {**_MODIFIERS, "word_order": True},
+    "+number forms (off)": {**_MODIFIERS, "number_forms": True},
+    "+TF-IDF on variants (off)": {**_MODIFIERS, "fuzzy_variants": True},
+    "+salt/ester forms (off)": {**_MODIFIERS, "salt_forms": True},
 }
 TARGETS = {"bc5cdr_chemical": ("bc5cdr", "CHEMICAL"), "bc5cdr_disease": ("bc5cdr", "DISEASE"),
            "ncbi_disease": ("ncbi_disease", "DISEASE")}

@@ -5,7 +5,8 @@ import spacy
 
 from medner.linking.component import ConceptLinker, choose
 from medner.linking.kb import Candidate, KnowledgeBase
-from medner.linking.kb.names import (POISONING_HEADS, head_variants, number_variants, organ_variants, word_key)
+from medner.linking.kb.names import (POISONING_HEADS, head_variants, modifier_variants, number_variants,
+                                     organ_variants, word_key)
 from medner.ner.vocab.sources import read_medic
 
 MEDIC = (
@@ -81,6 +82,15 @@ def test_number_variants_flip_the_head_normalise_leaves_alone():
     assert number_variants("") == [] and number_variants("HIV") == []
 
 
+def test_modifier_variants_drop_leading_words_of_a_plain_noun_phrase_only():
+    assert modifier_variants("congenital heart disease") == ["heart disease"]
+    assert modifier_variants("X-linked recessive neurological disorder") == ["recessive neurological disorder",
+                                                                             "neurological disorder"]
+    assert modifier_variants("hemorrhagic cystitis") == []  # a one-word rest is too general (dev)
+    assert modifier_variants("cancer of the prostate") == []
+    assert modifier_variants("myoclonic, atypical absence and/or atonic seizures") == []
+
+
 def test_choose_takes_a_variant_only_above_the_minimum_score_and_the_margin():
     whole = [Candidate("D1", "whole", 0.5)]
     assert choose(whole, None, [], 0.0, [[Candidate("D2", "v", 0.79)]], 0.8)[:3:2] == ("D1", "fuzzy")
@@ -120,7 +130,14 @@ def test_organ_head_and_number_variants_compose(kb):
     assert [v for v, _ in linker._variant_texts("hepatic damage")] == [  # generators in order, on the forms before
         "liver damage", "hepatic injury", "hepatic disease", "liver injury", "liver disease", "hepatic damages",
         "liver damages", "hepatic injuries", "hepatic diseases", "liver injuries", "liver diseases"]
+    # modifier backoff, for DISEASE mentions only: "acute kidney injury" is a name, "acute kidney" is not
+    span, _ = link_one(kb, "severe acute kidney injury")
+    assert span._.kb_candidates[0] == ("D058186", "Acute Kidney Injury", 1.0)
+    span, _ = link_one(kb, "severe acute kidney injury", modifier_labels=[])
+    assert span._.kb_candidates[0][2] < 1.0
     _, linker = link_one(kb, "x")
+    assert linker._variant_texts("severe liver lesions", "CHEMICAL") == linker._variant_texts("severe liver lesions")
+    assert ("liver lesions", False) in linker._variant_texts("severe liver lesions", "DISEASE")
     # neoplasm variants are searched by TF-IDF as before, the issue-20 ones only exactly (fuzzy_variants off)
     assert linker._variant_texts("renal carcinoma") == [("renal cancer", True), ("kidney carcinoma", False),
                                                          ("kidney cancer", False)]
@@ -134,5 +151,6 @@ def test_linker_config_is_validated_and_saved():
     assert linker.cfg["word_order"] is False and linker.cfg["variant_min_score"] == 0.9
     assert linker.cfg["organ_forms"] and linker.cfg["disease_heads"]  # chosen on dev
     assert not linker.cfg["number_forms"] and not linker.cfg["fuzzy_variants"]
+    assert linker.cfg["modifier_labels"] == ["DISEASE"]
     with pytest.raises(ValueError, match="variant_min_score"):
         spacy.blank("en").add_pipe("medner_linker", config={"variant_min_score": 1.5})

@@ -235,3 +235,21 @@ def number_variants(text: str) -> List[str]:
         if normalise(variant) != normalise(text) and variant not in found:
             found.append(variant)
     return found
+
+
+_PHRASE_BREAKS = re.compile(r"[,;:/()\[\]]|\b(?:of|the|in|with|and|or|to|by|for|on|from|after|due)\b", re.I)
+
+
+def modifier_variants(text: str) -> List[str]:
+    """The mention without its leading modifiers, longest rest first, down to two words:
+    "toxic optic neuropathy" -> ["optic neuropathy"], "congenital heart disease" -> ["heart disease"],
+    "inherited metabolic disorder" -> ["metabolic disorder"].
+
+    Only for a plain noun phrase ("cancer of the prostate", "myoclonic and/or atonic seizures" give
+    nothing). A one-word rest was tried and left out: on dev "hip fracture" -> "Fractures, Bone",
+    "myocardial hypertrophy" -> "Hypertrophy" cost more than "hemorrhagic cystitis" -> "Cystitis" gave.
+    """
+    if _PHRASE_BREAKS.search(text):
+        return []
+    words = text.split()
+    return [" ".join(words[k:]) for k in range(1, len(words) - 1)]
