@@ -24,18 +24,19 @@ each switchable for ablations:
 8. name variants for unseen mentions (issue 20), generators of
    ``medner.linking.kb.names`` composed after step 6 (each applied to the forms
    before it) and looked up exactly (normalised; TF-IDF too with ``fuzzy_variants``,
-   off: one dev mention for a third of the throughput): ``organ_forms`` ("renal
-   failure" -> "kidney failure", "liver disease" -> "hepatic disease") and
-   ``disease_heads`` ("disorder" <-> "disease", "damage" <-> "injury", vague heads
-   -> "disease": "renal lesions" -> "renal disease") and, for the labels in
+   off: fewer right on dev, a quarter slower): ``organ_forms`` ("renal failure"
+   -> "kidney failure", "liver disease" -> "hepatic disease"), ``disease_heads``
+   ("disorder" <-> "disease", "damage" <-> "injury", vague heads -> "disease":
+   "renal lesions" -> "renal disease"), ``number_forms`` (the head's other number
+   where ``normalise`` keeps it: "kidney disease" -> "kidney diseases",
+   "cardiomyopathies" -> "cardiomyopathy") and, for the labels in
    ``modifier_labels`` (DISEASE), the mention without its leading modifiers down
-   to two words ("congenital heart disease" -> "heart disease"); off, as they changed no dev
-   mention for the better: ``number_forms`` ("kidney disease" -> "kidney diseases",
-   "cardiomyopathies" -> "cardiomyopathy") and ``word_order`` (the whole and every
-   variant also looked up by their set of words, "of the in with a an" aside:
-   "cancer of the prostate" = "Prostate Cancer"; char 3-gram TF-IDF already scores
-   a permutation 1.0). A variant (steps 6-8) wins only when the whole has no exact
-   name, scores ``VARIANT_MARGIN`` more than the whole and at least
+   to two words ("congenital heart disease" -> "heart disease"). ``word_order``
+   (off: no dev mention changes; char 3-gram TF-IDF already scores a permutation
+   1.0 and MEDIC lists the inverted names) also looks the whole and every variant
+   up by their set of words, "of the in with a an" aside ("cancer of the
+   prostate" = "Prostate Cancer"). A variant (steps 6-8) wins only when the whole
+   has no exact name, scores ``VARIANT_MARGIN`` more than the whole and at least
    ``variant_min_score`` (0.8).
 
 A mention whose best score is below ``threshold`` is NIL: no id, its
@@ -90,7 +91,7 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
         "word_order": False,
         "organ_forms": True,
         "disease_heads": True,
-        "number_forms": False,
+        "number_forms": True,
         "modifier_labels": ["DISEASE"],
         "fuzzy_variants": False,
         "variant_min_score": 0.8,
@@ -154,7 +155,7 @@ class ConceptLinker:
                  threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
                  link_unlisted_labels: bool = True, exact_mode: ExactMode = "normalised", fuzzy: bool = True, composites: bool = True,
                  abbreviations: bool = True, variants: bool = True, salt_forms: bool = False, word_order: bool = False,
-                 organ_forms: bool = True, disease_heads: bool = True, number_forms: bool = False,
+                 organ_forms: bool = True, disease_heads: bool = True, number_forms: bool = True,
                  modifier_labels: Sequence[str] = ("DISEASE",), fuzzy_variants: bool = False, variant_min_score: float = 0.8, max_chars: int = 256,
                  scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):

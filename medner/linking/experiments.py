@@ -23,7 +23,7 @@ class LinkingEvaluationError(ValueError):
 
 # Each step adds one thing to the one before it; FULL is the shipped default. The "(off)" rows each add
 # one switch to FULL alone: tried on dev and left off (salt forms; modifier backoff for chemicals; word
-# order and number forms change no dev mention for the better; TF-IDF search of the issue-20 variants).
+# order changes no dev mention; TF-IDF search of the issue-20 variants).
 _OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False, "word_order": False,
         "organ_forms": False, "disease_heads": False, "number_forms": False, "modifier_labels": [], "fuzzy_variants": False,
         "variant_min_score": 0.0}
@@ -33,7 +33,8 @@ _MIN_SCORE = {**_NEOPLASM, "variant_min_score": 0.8}
 _ORGANS = {**_MIN_SCORE, "organ_forms": True}
 _HEADS = {**_ORGANS, "disease_heads": True}
 _MODIFIERS = {**_HEADS, "modifier_labels": ["DISEASE"]}
-FULL = "+modifier backoff, diseases (full)"
+_NUMBER = {**_MODIFIERS, "number_forms": True}
+FULL = "+number forms (full)"
 VARIANTS: Dict[str, dict] = {
     "exact": {**_OFF, "exact_mode": "lower", "fuzzy": False, "label_types": {}},
     "normalised": {**_OFF, "exact_mode": "normalised", "fuzzy": False, "label_types": {}},
@@ -45,12 +46,12 @@ VARIANTS: Dict[str, dict] = {
     "+variant min score 0.8": _MIN_SCORE,
     "+organ forms": _ORGANS,
     "+disease heads": _HEADS,
-    FULL: _MODIFIERS,
-    "+modifier backoff, chemicals too (off)": {**_MODIFIERS, "modifier_labels": ["DISEASE", "CHEMICAL"]},
-    "+word order (off)": {**_MODIFIERS, "word_order": True},
-    "+number forms (off)": {**_MODIFIERS, "number_forms": True},
-    "+TF-IDF on variants (off)": {**_MODIFIERS, "fuzzy_variants": True},
-    "+salt/ester forms (off)": {**_MODIFIERS, "salt_forms": True},
+    "+modifier backoff, diseases": _MODIFIERS,
+    FULL: _NUMBER,
+    "+modifier backoff, chemicals too (off)": {**_NUMBER, "modifier_labels": ["DISEASE", "CHEMICAL"]},
+    "+word order (off)": {**_NUMBER, "word_order": True},
+    "+TF-IDF on variants (off)": {**_NUMBER, "fuzzy_variants": True},
+    "+salt/ester forms (off)": {**_NUMBER, "salt_forms": True},
 }
 TARGETS = {"bc5cdr_chemical": ("bc5cdr", "CHEMICAL"), "bc5cdr_disease": ("bc5cdr", "DISEASE"),
            "ncbi_disease": ("ncbi_disease", "DISEASE")}

@@ -118,15 +118,15 @@ def test_word_order_links_a_name_with_other_words_around_exactly(kb):
 
 def test_organ_head_and_number_variants_compose(kb):
     # "renal lesions" -> organ "kidney lesions" -> head "kidney disease" -> number "kidney diseases"
-    span, linker = link_one(kb, "renal lesions", number_forms=True)
+    span, linker = link_one(kb, "renal lesions")
     assert span._.kb_candidates[0] == ("D007674", "Kidney Diseases", 1.0) and linker.stats["variant"] == 1
     for off in ("organ_forms", "disease_heads", "number_forms"):
-        span, _ = link_one(kb, "renal lesions", **{"number_forms": True, off: False})
+        span, _ = link_one(kb, "renal lesions", **{off: False})
         assert span._.kb_candidates[0][2] < 1.0, off
     # the default: organ forms and disease heads, "liver disease" exact for the Liver Diseases name
     span, _ = link_one(kb, "hepatic lesion")
     assert span._.kb_candidates[0] == ("D008107", "Liver Diseases", 1.0)
-    _, linker = link_one(kb, "x", number_forms=True)
+    _, linker = link_one(kb, "x")
     assert [v for v, _ in linker._variant_texts("hepatic damage")] == [  # generators in order, on the forms before
         "liver damage", "hepatic injury", "hepatic disease", "liver injury", "liver disease", "hepatic damages",
         "liver damages", "hepatic injuries", "hepatic diseases", "liver injuries", "liver diseases"]
@@ -150,7 +150,7 @@ def test_linker_config_is_validated_and_saved():
     linker = nlp.add_pipe("medner_linker", config={"word_order": False, "variant_min_score": 0.9})
     assert linker.cfg["word_order"] is False and linker.cfg["variant_min_score"] == 0.9
     assert linker.cfg["organ_forms"] and linker.cfg["disease_heads"]  # chosen on dev
-    assert not linker.cfg["number_forms"] and not linker.cfg["fuzzy_variants"]
+    assert linker.cfg["number_forms"] and not linker.cfg["fuzzy_variants"]
     assert linker.cfg["modifier_labels"] == ["DISEASE"]
     with pytest.raises(ValueError, match="variant_min_score"):
         spacy.blank("en").add_pipe("medner_linker", config={"variant_min_score": 1.5})
