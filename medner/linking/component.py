@@ -24,7 +24,7 @@ each switchable for ablations:
 8. name variants for unseen mentions (issue 20), generators of
    ``medner.linking.kb.names`` composed after step 6 (each applied to the forms
    before it) and looked up exactly (normalised; TF-IDF too with ``fuzzy_variants``,
-   off: fewer right on dev, a quarter slower): ``organ_forms`` ("renal failure"
+   off: fewer right on dev, and slower): ``organ_forms`` ("renal failure"
    -> "kidney failure", "liver disease" -> "hepatic disease"), ``disease_heads``
    ("disorder" <-> "disease", "damage" <-> "injury", vague heads -> "disease":
    "renal lesions" -> "renal disease"), ``number_forms`` (the head's other number
@@ -383,7 +383,8 @@ def choose(whole: List[Candidate], long: Optional[List[Candidate]], parts: List[
     The long form of an abbreviation wins when it scores at least as well as the
     short form; a name variant wins when the whole has no exact name and the
     variant scores at least ``variant_min_score`` and ``VARIANT_MARGIN`` more than
-    the best form so far (the first of equal variants wins); composite parts win when the whole
+    the best form so far (the first of equal variants wins; the whole's candidates follow its own);
+    composite parts win when the whole
     has no exact name and every part scores above both the threshold and the whole.
     """
     best = whole
@@ -393,6 +394,9 @@ def choose(whole: List[Candidate], long: Optional[List[Candidate]], parts: List[
             if (variant and variant[0].score >= variant_min_score
                     and variant[0].score > (best[0].score if best else 0.0) + VARIANT_MARGIN):
                 best, how = variant, "variant"
+        if how == "variant":  # an exact variant has few candidates: the whole's others follow, as many as before
+            ids = {c.id for c in best}
+            best = (best + [c for c in whole if c.id not in ids])[:max(len(whole), len(best))]
     if long and (not whole or long[0].score >= whole[0].score):
         best, how = long, "abbreviation"
     top = best[0].score if best else 0.0

@@ -99,6 +99,10 @@ def test_choose_takes_a_variant_only_above_the_minimum_score_and_the_margin():
     # the margin still applies, and an exact whole is never replaced
     assert choose([Candidate("D1", "w", 0.82)], None, [], 0.0, [[Candidate("D2", "v", 0.85)]], 0.8)[0] == "D1"
     assert choose([Candidate("D1", "w", 1.0)], None, [], 0.0, [[Candidate("D2", "v", 1.0)]], 0.8)[0] == "D1"
+    # the whole's candidates follow the winning variant's, up to the whole's count
+    kb_id, candidates, how = choose([Candidate("D1", "w", 0.6), Candidate("D4", "x", 0.5)], None, [], 0.0,
+                                    [[Candidate("D2", "v", 1.0)]], 0.8)
+    assert (kb_id, how) == ("D2", "variant") and [c.id for c in candidates] == ["D2", "D1"]
     # equal variants: the first wins
     variants = [[Candidate("D2", "a", 1.0)], [Candidate("D3", "b", 1.0)]]
     assert choose(whole, None, [], 0.0, variants, 0.8)[0] == "D2"
