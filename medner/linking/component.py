@@ -172,7 +172,7 @@ class ConceptLinker:
         self.kb: Optional[KnowledgeBase] = None
         self.stats: Counter = Counter({k: 0 for k in STATS})
         self._cache: Dict[Tuple[str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
-        self._word_cache: Dict[Tuple[str, str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
+        self._exact_cache: Dict[Tuple[str, str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
         if kb is not None:
             self.set_kb(kb)
 
@@ -180,7 +180,7 @@ class ConceptLinker:
     def set_kb(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self._cache = {}
-        self._word_cache = {}
+        self._exact_cache = {}
         self._type_ids = {label: kb.type_ids(types) for label, types in self.cfg["label_types"].items()}
 
     def initialize(self, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *,
@@ -270,11 +270,11 @@ class ConceptLinker:
         """Concepts with a name equal to the query's text in ``mode`` ("normalised", or "words" for
         ``word_order``: the same words in any order), score 1.0; cached."""
         key = (mode, query[0], query[1])
-        if key not in self._word_cache:
-            if len(self._word_cache) > 200_000:
-                self._word_cache = {}
-            self._word_cache[key] = self.kb.exact(query[0], query[1], mode=mode)[:self.cfg["n_candidates"]]
-        return self._word_cache[key]
+        if key not in self._exact_cache:
+            if len(self._exact_cache) > 200_000:
+                self._exact_cache = {}
+            self._exact_cache[key] = self.kb.exact(query[0], query[1], mode=mode)[:self.cfg["n_candidates"]]
+        return self._exact_cache[key]
 
     def _resolve(self, queries: Iterable[Tuple[str, Optional[Tuple[int, ...]]]]) -> None:
         """Fill the cache: exact hits first, then one batched TF-IDF search per type set."""
