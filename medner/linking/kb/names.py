@@ -1,7 +1,11 @@
-"""Name normalisation and composite-mention splitting shared by the KB build and the linker.
+"""Name normalisation, composite-mention splitting and name variants, shared by the KB build and the linker.
 
 Both sides of every comparison (KB names, mentions, the "unseen" test subset)
-go through ``normalise``, so a change here changes all of them alike.
+go through ``normalise``, so a change here changes all of them alike. The variant
+generators (``synonym_variants``, ``salt_variants`` and, for unseen mentions
+(issue 20), ``organ_variants``, ``head_variants``, ``number_variants``,
+``modifier_variants``, with ``word_key`` for the word-order lookup) rewrite a
+mention only; each has a switch on ``medner_linker``.
 """
 import re
 import unicodedata
@@ -185,7 +189,7 @@ def organ_variants(text: str) -> List[str]:
 
 
 def head_variants(text: str, heads: Optional[dict] = None) -> List[str]:
-    """The mention with one disease head swapped for the ones MeSH uses (``DISEASE_HEADS``, or
+    """The mention with one disease word swapped for the ones MeSH uses (``DISEASE_HEADS``, or
     ``heads``): "liver damage" -> ["liver injury", "liver disease"], "renal lesions" -> ["renal disease"],
     "kidney disease" -> ["kidney disorder"]."""
     return _swap_words(text, DISEASE_HEADS if heads is None else heads)
