@@ -20,7 +20,24 @@ each switchable for ablations:
    carcinoma" -> "Prostatic Neoplasms"); the variant wins by a margin only;
 7. salt and ester forms (``salt_forms``, off: no gain on BC5CDR dev, the drug
    dictionary lists the salts already): "metformin hydrochloride", "sodium
-   valproate" are also searched without the salt words, a variant like step 6.
+   valproate" are also searched without the salt words, a variant like step 6;
+8. name variants for unseen mentions (issue 20), generators of
+   ``medner.linking.kb.names`` composed after step 6 (each applied to the forms
+   before it) and looked up exactly (normalised; TF-IDF too with ``fuzzy_variants``,
+   off: fewer right on dev, and slower): ``organ_forms`` ("renal failure"
+   -> "kidney failure", "liver disease" -> "hepatic disease"), ``disease_heads``
+   ("disorder" <-> "disease", "damage" <-> "injury", vague heads -> "disease":
+   "renal lesions" -> "renal disease"), ``number_forms`` (the head's other number
+   where ``normalise`` keeps it: "kidney disease" -> "kidney diseases",
+   "cardiomyopathies" -> "cardiomyopathy") and, for the labels in
+   ``modifier_labels`` (DISEASE), the mention without its leading modifiers down
+   to two words ("congenital heart disease" -> "heart disease"). ``word_order``
+   (off: no dev mention changes; char 3-gram TF-IDF already scores a permutation
+   1.0 and MEDIC lists the inverted names) also looks the whole and every variant
+   up by their set of words, "of the in with a an" aside ("cancer of the
+   prostate" = "Prostate Cancer"). A variant (steps 6-8) wins only when the whole
+   has no exact name, scores ``VARIANT_MARGIN`` more than the whole and at least
+   ``variant_min_score`` (0.8).
 
 A mention whose best score is below ``threshold`` is NIL: no id, its
 candidates kept, counted in ``stats``. The KB lives inside the pipeline
@@ -37,7 +54,7 @@ from spacy.training import Example
 
 from .. import register_extension
 from .kb import Candidate, KnowledgeBase, split_composite
-from .kb.names import normalise, salt_variants, synonym_variants
+from .kb.names import head_variants, modifier_variants, normalise, number_variants, organ_variants, salt_variants, synonym_variants
 
 ExactMode = Literal["lower", "normalised"]  # how a mention matches a name exactly: lower-cased, or medner.linking.kb.names.normalise
 
@@ -71,6 +88,13 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
         "abbreviations": True,
         "variants": True,
         "salt_forms": False,
+        "word_order": False,
+        "organ_forms": True,
+        "disease_heads": True,
+        "number_forms": True,
+        "modifier_labels": ["DISEASE"],
+        "fuzzy_variants": False,
+        "variant_min_score": 0.8,
         "max_chars": 256,
         "scorer": {"@scorers": "medner.linker_scorer.v1"},
     },
@@ -91,20 +115,37 @@ def make_linker(
     abbreviations: bool,
     variants: bool,
     salt_forms: bool,
+    word_order: bool,
+    organ_forms: bool,
+    disease_heads: bool,
+    number_forms: bool,
+    modifier_labels: List[str],
+    fuzzy_variants: bool,
+    variant_min_score: float,
     max_chars: int,
     scorer: Optional[Callable],
 ) -> "ConceptLinker":
     """spans_key: span group to link (None: ``doc.ents``); label_types: entity label -> KB name
     types it may match (labels not listed search every name, an empty mapping disables label-aware
     search); link_unlisted_labels: False links only the labels in label_types (a clinical pipeline's
-    LAB_VALUE or NONBIOLOGICAL_LOCATION has no concept in a disease/chemical KB); exact_mode: "lower" or "normalised"; threshold: minimum score for an id (else NIL)."""
+    LAB_VALUE or NONBIOLOGICAL_LOCATION has no concept in a disease/chemical KB); exact_mode: "lower" or "normalised"; threshold: minimum score for an id (else NIL);
+    variants, salt_forms, organ_forms, disease_heads, number_forms: which name variants are searched
+    (module docstring, steps 6-8); word_order: also look names up by their set of words;
+    modifier_labels: labels whose mentions are also looked up without their leading modifiers ([]: none);
+    fuzzy_variants: search the variants of organ_forms, disease_heads, number_forms and modifier_labels
+    by TF-IDF too (else exact names only);
+    variant_min_score: the lowest score with which a variant may win over the whole mention."""
     if exact_mode not in ("lower", "normalised"):
         raise ValueError(f"[{name}] exact_mode must be 'lower' or 'normalised', got {exact_mode!r}")
     if n_candidates < 1:
         raise ValueError(f"[{name}] n_candidates must be at least 1, got {n_candidates}")
+    if not 0.0 <= variant_min_score <= 1.0:
+        raise ValueError(f"[{name}] variant_min_score must be between 0 and 1, got {variant_min_score}")
     return ConceptLinker(name, spans_key=spans_key, n_candidates=n_candidates, threshold=threshold,
                          label_types=label_types, link_unlisted_labels=link_unlisted_labels, exact_mode=exact_mode, fuzzy=fuzzy, composites=composites,
-                         abbreviations=abbreviations, variants=variants, salt_forms=salt_forms, max_chars=max_chars, scorer=scorer)
+                         abbreviations=abbreviations, variants=variants, salt_forms=salt_forms, word_order=word_order,
+                         organ_forms=organ_forms, disease_heads=disease_heads, number_forms=number_forms,
+                         modifier_labels=modifier_labels, fuzzy_variants=fuzzy_variants, variant_min_score=variant_min_score, max_chars=max_chars, scorer=scorer)
 
 
 class ConceptLinker:
@@ -113,7 +154,9 @@ class ConceptLinker:
     def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
                  threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
                  link_unlisted_labels: bool = True, exact_mode: ExactMode = "normalised", fuzzy: bool = True, composites: bool = True,
-                 abbreviations: bool = True, variants: bool = True, salt_forms: bool = False, max_chars: int = 256,
+                 abbreviations: bool = True, variants: bool = True, salt_forms: bool = False, word_order: bool = False,
+                 organ_forms: bool = True, disease_heads: bool = True, number_forms: bool = True,
+                 modifier_labels: Sequence[str] = ("DISEASE",), fuzzy_variants: bool = False, variant_min_score: float = 0.8, max_chars: int = 256,
                  scorer: Optional[Callable] = None,
                  kb: Optional[KnowledgeBase] = None):
         self.name = name
@@ -122,11 +165,14 @@ class ConceptLinker:
                     "link_unlisted_labels": bool(link_unlisted_labels),
                     "exact_mode": exact_mode, "fuzzy": fuzzy, "composites": composites,
                     "abbreviations": abbreviations, "variants": variants, "salt_forms": salt_forms,
-                    "max_chars": max_chars}
+                    "word_order": word_order, "organ_forms": organ_forms, "disease_heads": disease_heads,
+                    "number_forms": number_forms, "modifier_labels": list(modifier_labels), "fuzzy_variants": fuzzy_variants,
+                    "variant_min_score": variant_min_score, "max_chars": max_chars}
         self.scorer = scorer
         self.kb: Optional[KnowledgeBase] = None
         self.stats: Counter = Counter({k: 0 for k in STATS})
         self._cache: Dict[Tuple[str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
+        self._exact_cache: Dict[Tuple[str, str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
         if kb is not None:
             self.set_kb(kb)
 
@@ -134,6 +180,7 @@ class ConceptLinker:
     def set_kb(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self._cache = {}
+        self._exact_cache = {}
         self._type_ids = {label: kb.type_ids(types) for label, types in self.cfg["label_types"].items()}
 
     def initialize(self, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *,
@@ -175,7 +222,7 @@ class ConceptLinker:
         text = span.text.strip()
         type_ids = self._type_ids.get(span.label_) if self.cfg["label_types"] else None
         plan = {"span": span, "text": text, "types": type_ids, "whole": None, "long": None, "parts": [],
-                "variants": [], "queries": set()}
+                "variants": [], "fuzzy_variants": [], "queries": set()}
         if not self.cfg["link_unlisted_labels"] and span.label_ not in self.cfg["label_types"]:
             plan["skip"] = "unlisted_label"
             return plan
@@ -191,17 +238,43 @@ class ConceptLinker:
         if long_form and len(long_form) <= self.cfg["max_chars"]:
             plan["long"] = (long_form, type_ids)
             plan["queries"].add(plan["long"])
-        if self.cfg["variants"]:
-            plan["variants"] = [(v, type_ids) for v in synonym_variants(text)]
-        if self.cfg["salt_forms"]:
-            plan["variants"] += [(v, type_ids) for v in salt_variants(text)]
-        plan["queries"].update(plan["variants"])
+        forms = self._variant_texts(text, span.label_)
+        plan["variants"] = [(v, type_ids) for v, _ in forms]
+        plan["fuzzy_variants"] = [fuzzy for _, fuzzy in forms]
+        plan["queries"].update(q for q, fuzzy in zip(plan["variants"], plan["fuzzy_variants"]) if fuzzy)
         if self.cfg["composites"]:
             parts = split_composite(text)
             if len(parts) > 1:
                 plan["parts"] = [(p, type_ids) for p in parts]
                 plan["queries"].update(plan["parts"])
         return plan
+
+    def _variant_texts(self, text: str, label: str = "") -> List[Tuple[str, bool]]:
+        """(variant, searched by TF-IDF too) for every variant of ``text`` the switched-on generators
+        give, each generator applied to the forms before it; the issue-20 generators' forms are
+        looked up exactly unless ``fuzzy_variants``."""
+        fuzzy = self.cfg["fuzzy_variants"]
+        generators = [(self.cfg["variants"], synonym_variants, True), (self.cfg["salt_forms"], salt_variants, True),
+                      (self.cfg["organ_forms"], organ_variants, fuzzy), (self.cfg["disease_heads"], head_variants, fuzzy),
+                      (self.cfg["number_forms"], number_variants, fuzzy),
+                      (label in self.cfg["modifier_labels"], modifier_variants, fuzzy)]
+        forms: Dict[str, bool] = {text: True}
+        for on, generator, searched in generators:
+            if on:
+                for form in list(forms):
+                    for variant in generator(form):
+                        forms.setdefault(variant, searched)
+        return list(forms.items())[1:MAX_VARIANTS + 1]
+
+    def _exact(self, query: Tuple[str, Optional[Tuple[int, ...]]], mode: str) -> List[Candidate]:
+        """Concepts with a name equal to the query's text in ``mode`` ("normalised", or "words" for
+        ``word_order``: the same words in any order), score 1.0; cached."""
+        key = (mode, query[0], query[1])
+        if key not in self._exact_cache:
+            if len(self._exact_cache) > 200_000:
+                self._exact_cache = {}
+            self._exact_cache[key] = self.kb.exact(query[0], query[1], mode=mode)[:self.cfg["n_candidates"]]
+        return self._exact_cache[key]
 
     def _resolve(self, queries: Iterable[Tuple[str, Optional[Tuple[int, ...]]]]) -> None:
         """Fill the cache: exact hits first, then one batched TF-IDF search per type set."""
@@ -234,9 +307,13 @@ class ConceptLinker:
             self.stats["nil"] += 1
             return "", []
         lookup = lambda q: self._cache.get(q, [])  # noqa: E731
+        variants = [lookup(v) if fuzzy else self._exact(v, "normalised")
+                    for v, fuzzy in zip(plan["variants"], plan["fuzzy_variants"])]
+        if self.cfg["word_order"]:  # the whole's words in another order first, then each variant's
+            variants = [self._exact(q, "words") for q in [plan["whole"]] + plan["variants"]] + variants
         kb_id, candidates, how = choose(
             lookup(plan["whole"]), lookup(plan["long"]) if plan["long"] else None,
-            [lookup(p) for p in plan["parts"]], self.cfg["threshold"], [lookup(v) for v in plan["variants"]])
+            [lookup(p) for p in plan["parts"]], self.cfg["threshold"], variants, self.cfg["variant_min_score"])
         self.stats[how] += 1
         self.stats["linked" if kb_id else "nil"] += 1
         return kb_id, [c.as_tuple() for c in candidates]
@@ -295,23 +372,31 @@ class ConceptLinker:
 
 
 VARIANT_MARGIN = 0.05
+MAX_VARIANTS = 24  # generated forms searched per mention (composed generators multiply)
 
 
 def choose(whole: List[Candidate], long: Optional[List[Candidate]], parts: List[List[Candidate]],
-           threshold: float, variants: Sequence[List[Candidate]] = ()) -> Tuple[str, List[Candidate], str]:
+           threshold: float, variants: Sequence[List[Candidate]] = (), variant_min_score: float = 0.8,
+           ) -> Tuple[str, List[Candidate], str]:
     """Pick (kb_id, ranked candidates, how) for one mention from its searched forms.
 
     The long form of an abbreviation wins when it scores at least as well as the
-    short form; a synonym variant wins when the whole has no exact name and the
-    variant scores ``VARIANT_MARGIN`` higher; composite parts win when the whole
+    short form; a name variant wins when the whole has no exact name and the
+    variant scores at least ``variant_min_score`` and ``VARIANT_MARGIN`` more than
+    the best form so far (the first of equal variants wins; the whole's candidates follow its own);
+    composite parts win when the whole
     has no exact name and every part scores above both the threshold and the whole.
     """
     best = whole
     how = "exact" if whole and whole[0].score >= 1.0 else "fuzzy"
     if how == "fuzzy":
         for variant in variants:
-            if variant and variant[0].score > (best[0].score if best else 0.0) + VARIANT_MARGIN:
+            if (variant and variant[0].score >= variant_min_score
+                    and variant[0].score > (best[0].score if best else 0.0) + VARIANT_MARGIN):
                 best, how = variant, "variant"
+        if how == "variant":  # an exact variant has few candidates: the whole's others follow, as many as before
+            ids = {c.id for c in best}
+            best = (best + [c for c in whole if c.id not in ids])[:max(len(whole), len(best))]
     if long and (not whole or long[0].score >= whole[0].score):
         best, how = long, "abbreviation"
     top = best[0].score if best else 0.0

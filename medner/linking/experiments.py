@@ -21,17 +21,37 @@ class LinkingEvaluationError(ValueError):
     """An input the evaluation cannot use; the message says which."""
 
 
-# Each step adds one thing to the one before it; "full" is the shipped default (salt forms: tried, off).
-_OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False}
+# Each step adds one thing to the one before it; FULL is the shipped default. The "(off)" rows each add
+# one switch to FULL alone: tried on dev and left off (salt forms; modifier backoff for chemicals; word
+# order changes no dev mention; TF-IDF search of the issue-20 variants).
+_OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False, "word_order": False,
+        "organ_forms": False, "disease_heads": False, "number_forms": False, "modifier_labels": [], "fuzzy_variants": False,
+        "variant_min_score": 0.0}
+_BASE = {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True}
+_NEOPLASM = {**_BASE, "variants": True}
+_MIN_SCORE = {**_NEOPLASM, "variant_min_score": 0.8}
+_ORGANS = {**_MIN_SCORE, "organ_forms": True}
+_HEADS = {**_ORGANS, "disease_heads": True}
+_MODIFIERS = {**_HEADS, "modifier_labels": ["DISEASE"]}
+_NUMBER = {**_MODIFIERS, "number_forms": True}
+FULL = "+number forms (full)"
 VARIANTS: Dict[str, dict] = {
     "exact": {**_OFF, "exact_mode": "lower", "fuzzy": False, "label_types": {}},
     "normalised": {**_OFF, "exact_mode": "normalised", "fuzzy": False, "label_types": {}},
     "+tfidf": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "label_types": {}},
     "+label_aware": {**_OFF, "exact_mode": "normalised", "fuzzy": True},
     "+composites": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True},
-    "+abbreviations": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True},
-    "+neoplasm synonyms (full)": {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True},
-    "+salt/ester forms (off)": {"exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True, "variants": True, "salt_forms": True},
+    "+abbreviations": _BASE,
+    "+neoplasm synonyms": _NEOPLASM,
+    "+variant min score 0.8": _MIN_SCORE,
+    "+organ forms": _ORGANS,
+    "+disease heads": _HEADS,
+    "+modifier backoff, diseases": _MODIFIERS,
+    FULL: _NUMBER,
+    "+modifier backoff, chemicals too (off)": {**_NUMBER, "modifier_labels": ["DISEASE", "CHEMICAL"]},
+    "+word order (off)": {**_NUMBER, "word_order": True},
+    "+TF-IDF on variants (off)": {**_NUMBER, "fuzzy_variants": True},
+    "+salt/ester forms (off)": {**_NUMBER, "salt_forms": True},
 }
 # Predicted concepts known only by these id prefixes have no MeSH/OMIM id: NIL for the corpora's measure.
 MESH_UNSCORED = ("DB",)
@@ -64,7 +84,7 @@ def gold_mention_report(kb: KnowledgeBase, kb_dir: Path, split: str, seen_splits
     mentions whose lower-cased text is a drug-dictionary variant, when ``drug_variants`` is given)."""
     subsets = {"drugs": {lower(v) for v in drug_variants}} if drug_variants else {}
     nlp = spacy.blank("en")
-    variants = VARIANTS if ablation else {"full": VARIANTS["+neoplasm synonyms (full)"]}
+    variants = VARIANTS if ablation else {"full": VARIANTS[FULL]}
     result = {"kb": str(kb_dir), "kb_meta": kb.meta, "split": split, "seen_splits": seen_splits,
               "threshold": threshold, "drug_subset_from": drugs_path, "variants": {}, "references": REFERENCES["gold_mentions_acc1"]}
     for variant, config in variants.items():

@@ -23,7 +23,7 @@ import srsly
 
 from medner.ner.vocab.sources import VocabConcept
 
-from .names import lower, normalise
+from .names import key_of_normalised, lower, normalise, word_key
 from .tfidf import CharTfidf, InvertedIndex, SparseRows
 
 PathLike = Union[str, Path]
@@ -195,6 +195,7 @@ class KnowledgeBase:
         for i, key in enumerate(self.normalised_names):
             self.exact_index.setdefault(key, []).append(i)
         self._lower_index: Optional[Dict[str, List[int]]] = None
+        self._word_index: Optional[Dict[str, List[int]]] = None
 
     @property
     def lower_index(self) -> Dict[str, List[int]]:
@@ -204,6 +205,17 @@ class KnowledgeBase:
             for i, name in enumerate(self.names):
                 self._lower_index.setdefault(lower(name), []).append(i)
         return self._lower_index
+
+    @property
+    def word_index(self) -> Dict[str, List[int]]:
+        """Word-order-free key (``names.word_key``) -> name rows, built on first use (``mode="words"``)."""
+        if self._word_index is None:
+            self._word_index = {}
+            for i, key in enumerate(self.normalised_names):
+                words = key_of_normalised(key)
+                if words:
+                    self._word_index.setdefault(words, []).append(i)
+        return self._word_index
 
     def _fit_tfidf(self, idf_rows: Optional[Sequence[bool]] = None) -> None:
         self.tfidf, matrix = CharTfidf.fit(self.normalised_names, self.ngram_range, idf_rows)
@@ -242,8 +254,17 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------ search
     def exact(self, text: str, type_ids: Optional[Tuple[int, ...]] = None, mode: str = "normalised") -> List[Candidate]:
-        """Concepts with a name equal to ``text`` (``mode``: "lower" or "normalised"), most used first."""
-        index, key = (self.lower_index, lower(text)) if mode == "lower" else (self.exact_index, normalise(text))
+        """Concepts with a name equal to ``text``, most used first.
+
+        ``mode``: "lower" (case-folded text), "normalised" (``names.normalise``) or "words"
+        (``names.word_key``: the same set of words in any order, "of the in with a an" aside).
+        """
+        if mode == "lower":
+            index, key = self.lower_index, lower(text)
+        elif mode == "words":
+            index, key = self.word_index, word_key(text)
+        else:
+            index, key = self.exact_index, normalise(text)
         hits = index.get(key, ())
         if type_ids:
             hits = [i for i in hits if self.name_type[i] in type_ids]
