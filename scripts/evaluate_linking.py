@@ -43,11 +43,16 @@ def gold(kb_dir: Path = typer.Argument(...), output: Path = typer.Argument(...),
 @app.command()
 def e2e(pipeline: Path = typer.Argument(...), kb_dir: Path = typer.Argument(...), dataset: str = typer.Argument(...),
         output: Path = typer.Argument(...), split: str = typer.Option("test"), thresholds: str = typer.Option("0.8"),
-        propagation: Path = typer.Option(None, "--propagation", exists=True, dir_okay=False)):
+        propagation: Path = typer.Option(None, "--propagation", exists=True, dir_okay=False),
+        label_thresholds_from: Path = typer.Option(None, "--label-thresholds-from", exists=True, dir_okay=False,
+                                                   help="an e2e dev report: also run with each label's best threshold there")):
     """NER + abbreviations + linker on raw texts: document-level concept P/R/F1 per label, per threshold."""
     try:
+        chosen = json.loads(label_thresholds_from.read_text(encoding="utf8")).get("best_thresholds") if label_thresholds_from else None
+        if label_thresholds_from and not chosen:
+            raise LinkingEvaluationError(f"{label_thresholds_from} has no best_thresholds: run e2e on dev with --thresholds first")
         result = end_to_end_report(pipeline, _load_kb(kb_dir), kb_dir, dataset, split,
-                                   [float(t) for t in thresholds.split(",")], propagation)
+                                   [float(t) for t in thresholds.split(",") if t], propagation, label_thresholds=chosen)
     except LinkingEvaluationError as err:
         msg.fail(str(err), exits=1)
     _write(output, result)

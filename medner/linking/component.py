@@ -44,6 +44,7 @@ candidates kept, counted in ``stats``. The KB lives inside the pipeline
 directory (``to_disk``), so ``spacy.load`` needs no download.
 """
 from collections import Counter
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple
 
@@ -74,30 +75,67 @@ STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviati
          "unlisted_label")
 
 
+@dataclass
+class LinkerOptions:
+    """Every setting of the linker (the factory's config), validated once; ``ConceptLinker.cfg`` is its dict.
+
+    spans_key: span group to link (None: ``doc.ents``); threshold: minimum score for an id (else
+    NIL); label_thresholds: a label's own threshold instead of ``threshold`` (chosen on dev per
+    label); label_types: entity label -> KB name types it may match (labels not listed search every
+    name, an empty mapping disables label-aware search); link_unlisted_labels: False links only the
+    labels in label_types (a clinical LAB_VALUE has no concept in a disease/chemical KB); exact_mode:
+    "lower" or "normalised"; fuzzy, composites, abbreviations: steps 2, 5, 4; variants, salt_forms,
+    organ_forms, disease_heads, number_forms: which name variants are searched (steps 6-8);
+    word_order: also look names up by their set of words; modifier_labels: labels whose mentions are
+    also looked up without their leading modifiers; fuzzy_variants: search the step-8 variants by
+    TF-IDF too (else exact names only); variant_min_score: the lowest score with which a variant may
+    win over the whole mention; max_chars: longer mentions are NIL (``too_long``).
+    """
+    spans_key: Optional[str] = None
+    n_candidates: int = 5
+    threshold: float = 0.8
+    label_thresholds: Dict[str, float] = field(default_factory=dict)
+    label_types: Optional[Dict[str, List[str]]] = None
+    link_unlisted_labels: bool = True
+    exact_mode: ExactMode = "normalised"
+    fuzzy: bool = True
+    composites: bool = True
+    abbreviations: bool = True
+    variants: bool = True
+    salt_forms: bool = False
+    word_order: bool = False
+    organ_forms: bool = True
+    disease_heads: bool = True
+    number_forms: bool = True
+    modifier_labels: List[str] = field(default_factory=lambda: ["DISEASE"])
+    fuzzy_variants: bool = False
+    variant_min_score: float = 0.8
+    max_chars: int = 256
+
+    def __post_init__(self) -> None:
+        self.label_types = dict(DEFAULT_LABEL_TYPES if self.label_types is None else self.label_types)
+        self.label_thresholds = {str(k): float(v) for k, v in (self.label_thresholds or {}).items()}
+        self.modifier_labels = list(self.modifier_labels)
+        self.link_unlisted_labels = bool(self.link_unlisted_labels)
+        if self.exact_mode not in ("lower", "normalised"):
+            raise ValueError(f"exact_mode must be 'lower' or 'normalised', got {self.exact_mode!r}")
+        if self.n_candidates < 1:
+            raise ValueError(f"n_candidates must be at least 1, got {self.n_candidates}")
+        for what, value in [("variant_min_score", self.variant_min_score), ("threshold", self.threshold),
+                            *((f"label_thresholds[{k!r}]", v) for k, v in self.label_thresholds.items())]:
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{what} must be between 0 and 1, got {value}")
+
+    def threshold_for(self, label: str) -> float:
+        return self.label_thresholds.get(label, self.threshold)
+
+
+_DEFAULTS = asdict(LinkerOptions())
+
+
 @Language.factory(
     "medner_linker",
-    default_config={
-        "spans_key": None,
-        "n_candidates": 5,
-        "threshold": 0.8,
-        "label_types": DEFAULT_LABEL_TYPES,
-        "link_unlisted_labels": True,
-        "exact_mode": "normalised",
-        "fuzzy": True,
-        "composites": True,
-        "abbreviations": True,
-        "variants": True,
-        "salt_forms": False,
-        "word_order": False,
-        "organ_forms": True,
-        "disease_heads": True,
-        "number_forms": True,
-        "modifier_labels": ["DISEASE"],
-        "fuzzy_variants": False,
-        "variant_min_score": 0.8,
-        "max_chars": 256,
-        "scorer": {"@scorers": "medner.linker_scorer.v1"},
-    },
+    default_config={**_DEFAULTS, "scorer": {"@scorers": "medner.linker_scorer.v1"}},
     assigns=["token.ent_kb_id", "span._.kb_candidates", "span._.concept_ids"],
     default_score_weights={"kb_acc": 1.0},
 )
@@ -107,6 +145,7 @@ def make_linker(
     spans_key: Optional[str],
     n_candidates: int,
     threshold: float,
+    label_thresholds: Dict[str, float],
     label_types: Dict[str, List[str]],
     link_unlisted_labels: bool,
     exact_mode: ExactMode,
@@ -125,49 +164,23 @@ def make_linker(
     max_chars: int,
     scorer: Optional[Callable],
 ) -> "ConceptLinker":
-    """spans_key: span group to link (None: ``doc.ents``); label_types: entity label -> KB name
-    types it may match (labels not listed search every name, an empty mapping disables label-aware
-    search); link_unlisted_labels: False links only the labels in label_types (a clinical pipeline's
-    LAB_VALUE or NONBIOLOGICAL_LOCATION has no concept in a disease/chemical KB); exact_mode: "lower" or "normalised"; threshold: minimum score for an id (else NIL);
-    variants, salt_forms, organ_forms, disease_heads, number_forms: which name variants are searched
-    (module docstring, steps 6-8); word_order: also look names up by their set of words;
-    modifier_labels: labels whose mentions are also looked up without their leading modifiers ([]: none);
-    fuzzy_variants: search the variants of organ_forms, disease_heads, number_forms and modifier_labels
-    by TF-IDF too (else exact names only);
-    variant_min_score: the lowest score with which a variant may win over the whole mention."""
-    if exact_mode not in ("lower", "normalised"):
-        raise ValueError(f"[{name}] exact_mode must be 'lower' or 'normalised', got {exact_mode!r}")
-    if n_candidates < 1:
-        raise ValueError(f"[{name}] n_candidates must be at least 1, got {n_candidates}")
-    if not 0.0 <= variant_min_score <= 1.0:
-        raise ValueError(f"[{name}] variant_min_score must be between 0 and 1, got {variant_min_score}")
-    return ConceptLinker(name, spans_key=spans_key, n_candidates=n_candidates, threshold=threshold,
-                         label_types=label_types, link_unlisted_labels=link_unlisted_labels, exact_mode=exact_mode, fuzzy=fuzzy, composites=composites,
-                         abbreviations=abbreviations, variants=variants, salt_forms=salt_forms, word_order=word_order,
-                         organ_forms=organ_forms, disease_heads=disease_heads, number_forms=number_forms,
-                         modifier_labels=modifier_labels, fuzzy_variants=fuzzy_variants, variant_min_score=variant_min_score, max_chars=max_chars, scorer=scorer)
+    """The settings are :class:`LinkerOptions`' fields (documented there)."""
+    options = {key: value for key, value in locals().items() if key in _DEFAULTS}
+    try:
+        return ConceptLinker(name, scorer=scorer, **options)
+    except ValueError as err:
+        raise ValueError(f"[{name}] {err}") from None
 
 
 class ConceptLinker:
     """Holds the KB; all decisions are in :func:`choose`, search in :class:`KnowledgeBase`."""
 
-    def __init__(self, name: str = "medner_linker", *, spans_key: Optional[str] = None, n_candidates: int = 5,
-                 threshold: float = 0.8, label_types: Optional[Dict[str, List[str]]] = None,
-                 link_unlisted_labels: bool = True, exact_mode: ExactMode = "normalised", fuzzy: bool = True, composites: bool = True,
-                 abbreviations: bool = True, variants: bool = True, salt_forms: bool = False, word_order: bool = False,
-                 organ_forms: bool = True, disease_heads: bool = True, number_forms: bool = True,
-                 modifier_labels: Sequence[str] = ("DISEASE",), fuzzy_variants: bool = False, variant_min_score: float = 0.8, max_chars: int = 256,
-                 scorer: Optional[Callable] = None,
-                 kb: Optional[KnowledgeBase] = None):
+    def __init__(self, name: str = "medner_linker", *, scorer: Optional[Callable] = None,
+                 kb: Optional[KnowledgeBase] = None, **options: Any):
+        """``options``: :class:`LinkerOptions` fields (unknown names raise a TypeError naming them)."""
         self.name = name
-        self.cfg = {"spans_key": spans_key, "n_candidates": n_candidates, "threshold": threshold,
-                    "label_types": dict(DEFAULT_LABEL_TYPES if label_types is None else label_types),
-                    "link_unlisted_labels": bool(link_unlisted_labels),
-                    "exact_mode": exact_mode, "fuzzy": fuzzy, "composites": composites,
-                    "abbreviations": abbreviations, "variants": variants, "salt_forms": salt_forms,
-                    "word_order": word_order, "organ_forms": organ_forms, "disease_heads": disease_heads,
-                    "number_forms": number_forms, "modifier_labels": list(modifier_labels), "fuzzy_variants": fuzzy_variants,
-                    "variant_min_score": variant_min_score, "max_chars": max_chars}
+        self.options = LinkerOptions(**options)
+        self.cfg = asdict(self.options)
         self.scorer = scorer
         self.kb: Optional[KnowledgeBase] = None
         self.stats: Counter = Counter({k: 0 for k in STATS})
@@ -313,7 +326,8 @@ class ConceptLinker:
             variants = [self._exact(q, "words") for q in [plan["whole"]] + plan["variants"]] + variants
         kb_id, candidates, how = choose(
             lookup(plan["whole"]), lookup(plan["long"]) if plan["long"] else None,
-            [lookup(p) for p in plan["parts"]], self.cfg["threshold"], variants, self.cfg["variant_min_score"])
+            [lookup(p) for p in plan["parts"]], self.options.threshold_for(plan["span"].label_), variants,
+            self.cfg["variant_min_score"])
         self.stats[how] += 1
         self.stats["linked" if kb_id else "nil"] += 1
         return kb_id, [c.as_tuple() for c in candidates]

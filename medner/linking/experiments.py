@@ -115,9 +115,11 @@ def gold_mention_report(kb: KnowledgeBase, kb_dir: Path, split: str, seen_splits
 
 
 def end_to_end_report(pipeline: Path, kb: KnowledgeBase, kb_dir: Path, dataset: str, split: str, thresholds: Sequence[float],
-                      propagation: Optional[Path] = None, corpus_dir: Path = Path("corpus")) -> dict:
+                      propagation: Optional[Path] = None, corpus_dir: Path = Path("corpus"),
+                      label_thresholds: Optional[Dict[str, float]] = None) -> dict:
     """NER + abbreviations + linker on raw texts: document-level concept P/R/F1 per label, per NIL threshold
-    (the NER runs once, the linker once per value).
+    (the NER runs once, the linker once per value), and once more with ``label_thresholds`` (run
+    "per_label") when given; ``best_thresholds`` names each label's best value among ``thresholds``.
 
     ``pipeline`` is a directory or an installed package name. A pipeline that ships a linker
     (a release pipeline) keeps its NER and abbreviation steps; its linker and what follows it
@@ -143,24 +145,28 @@ def end_to_end_report(pipeline: Path, kb: KnowledgeBase, kb_dir: Path, dataset: 
         tagged = list(nlp.pipe(d.text for d in gold_docs))
     ner_seconds = time.perf_counter() - started
     labels = ["CHEMICAL", "DISEASE"] if dataset == "bc5cdr" else ["DISEASE"]
+    name = lambda label: ("bc5cdr_" + label.lower()) if dataset == "bc5cdr" else "ncbi_disease"  # noqa: E731
+    settings = {str(t): {"threshold": t, "label_thresholds": {}} for t in thresholds}
+    if label_thresholds:
+        settings["per_label"] = {"label_thresholds": dict(label_thresholds)}
     runs = {}
-    for threshold in thresholds:
-        run_linker = ConceptLinker(kb=kb, **dict(linker.cfg, threshold=threshold))
+    for run_name, overrides in settings.items():
+        run_linker = ConceptLinker(kb=kb, **dict(linker.cfg, **overrides))
         predicted = [d.copy() for d in tagged]
         started = time.perf_counter()
         run_linker.link_docs(predicted)
-        name = lambda label: ("bc5cdr_" + label.lower()) if dataset == "bc5cdr" else "ncbi_disease"  # noqa: E731
         named = {name(label): s for label, s in concept_f1(kb, gold_docs, predicted, labels).items()}
         # The corpora's gold ids are MeSH/OMIM: a concept the KB knows only by a DrugBank ID is NIL for them.
         mesh = {name(label): s for label, s in concept_f1(kb, gold_docs, predicted, labels, MESH_UNSCORED).items()}
-        runs[str(threshold)] = {"concept_f1": named, "concept_f1_mesh": mesh, "linker_stats": dict(run_linker.stats),
-                                "link_seconds": round(time.perf_counter() - started, 2)}
-        msg.info(f"threshold {threshold}: " + "; ".join(f"{n} P {s['p']:.2f} R {s['r']:.2f} F1 {s['f']:.2f}" for n, s in named.items()))
+        runs[run_name] = {"label_thresholds": run_linker.cfg["label_thresholds"], "concept_f1": named, "concept_f1_mesh": mesh,
+                          "linker_stats": dict(run_linker.stats), "link_seconds": round(time.perf_counter() - started, 2)}
+        msg.info(f"threshold {run_name}: " + "; ".join(f"{n} P {s['p']:.2f} R {s['r']:.2f} F1 {s['f']:.2f}" for n, s in named.items()))
         msg.info("   DrugBank-only ids as NIL: " + "; ".join(f"{n} P {s['p']:.2f} R {s['r']:.2f} F1 {s['f']:.2f}" for n, s in mesh.items()))
+    best = {label: max(thresholds, key=lambda t: runs[str(t)]["concept_f1"][name(label)]["f"]) for label in labels} if thresholds else {}
     return {"pipeline": str(pipeline), "kb": str(kb_dir), "dataset": dataset, "split": split,
             "docs": len(gold_docs), "ner_seconds": round(ner_seconds, 2), "linker_config": linker.cfg,
             "pipe_names": nlp.pipe_names, "replaced_components": replaced, "abbreviation_propagation": propagation_config,
-            "runs": runs, "references": REFERENCES["end_to_end_concept_f1"]}
+            "runs": runs, "best_thresholds": best, "references": REFERENCES["end_to_end_concept_f1"]}
 
 
 def _drop_shipped_linker(nlp) -> tuple:

@@ -54,3 +54,13 @@ def test_a_drugbank_only_concept_is_nil_for_the_mesh_measure(shipped):
     plain, mesh = run["concept_f1"]["bc5cdr_chemical"], run["concept_f1_mesh"]["bc5cdr_chemical"]
     assert (plain["tp"], plain["fp"], plain["fn"]) == (1, 1, 1)
     assert (mesh["tp"], mesh["fp"], mesh["fn"]) == (1, 0, 1)
+
+
+def test_best_thresholds_on_dev_and_a_per_label_run(shipped):
+    kb = _kb([("warfarin", "CHEMICAL", "D014859"), ("naloxone", "CHEMICAL", "D009270"), ("bleeding", "DISEASE", "D006470")])
+    report = end_to_end_report(shipped / "pipeline", kb, shipped / "kb", "bc5cdr", "dev", [0.0, 0.8], corpus_dir=shipped / "corpus",
+                               label_thresholds={"CHEMICAL": 0.9})
+    assert set(report["runs"]) == {"0.0", "0.8", "per_label"}
+    assert report["runs"]["per_label"]["label_thresholds"] == {"CHEMICAL": 0.9}
+    assert report["runs"]["0.8"]["label_thresholds"] == {}  # the sweep is not shadowed by a configured label threshold
+    assert report["best_thresholds"] == {"CHEMICAL": 0.0, "DISEASE": 0.0}  # every value scores 100 here: the first wins

@@ -67,6 +67,28 @@ def test_exact_normalised_and_fuzzy_links(kb):
     assert linker.stats["exact"] == 2 and linker.stats["fuzzy"] == 1 and linker.stats["linked"] == 3
 
 
+def test_a_label_threshold_overrides_the_threshold_for_that_label_only(kb):
+    text, ents = "warfarin sodium and parkinsons disease.", [("warfarin sodium", "CHEMICAL"), ("parkinsons disease", "DISEASE")]
+    doc, _ = link(kb, text, ents, threshold=0.5, salt_forms=False, label_thresholds={"CHEMICAL": 0.999})
+    assert [e.kb_id_ for e in doc.ents] == ["", "D010300"]  # the fuzzy chemical is NIL, the exact disease linked
+    assert doc.ents[0]._.kb_candidates[0][0] == "D014859"  # its candidates are kept
+    doc, _ = link(kb, text, ents, threshold=0.999, salt_forms=False, label_thresholds={"CHEMICAL": 0.5})
+    assert [e.kb_id_ for e in doc.ents] == ["D014859", "D010300"]
+
+
+def test_linker_options_are_checked_once_with_one_line_errors():
+    with pytest.raises(ValueError, match=r"label_thresholds\['CHEMICAL'\] must be between 0 and 1, got 1.5"):
+        ConceptLinker(label_thresholds={"CHEMICAL": 1.5})
+    with pytest.raises(TypeError, match="treshold"):
+        ConceptLinker(treshold=0.5)
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match=r"\[medner_linker\] n_candidates must be at least 1, got 0"):
+        nlp.add_pipe("medner_linker", config={"n_candidates": 0})
+    linker = nlp.add_pipe("medner_linker", name="linker", config={"label_thresholds": {"DISEASE": 0.7}})
+    assert linker.options.threshold_for("DISEASE") == 0.7 and linker.options.threshold_for("CHEMICAL") == 0.8
+    assert linker.cfg["label_types"] == {"CHEMICAL": ["CHEMICAL"], "MEDICATION": ["CHEMICAL"], "DISEASE": ["DISEASE"]}
+
+
 def test_label_aware_search_keeps_chemicals_and_diseases_apart(kb):
     doc, _ = link(kb, "Hypertension was treated.", [("Hypertension", "CHEMICAL")])
     assert doc.ents[0].kb_id_ != "D006973"
