@@ -39,8 +39,8 @@ each switchable for ablations:
    has no exact name, scores ``VARIANT_MARGIN`` more than the whole and at least
    ``variant_min_score`` (0.8).
 
-A mention whose best score is below ``threshold`` is NIL: no id, its
-candidates kept, counted in ``stats``. The KB lives inside the pipeline
+A mention whose best score is below ``threshold`` (or its label's entry in
+``label_thresholds``) is NIL: no id, its candidates kept, counted in ``stats``. The KB lives inside the pipeline
 directory (``to_disk``), so ``spacy.load`` needs no download.
 """
 from collections import Counter
