@@ -12,7 +12,7 @@ from spacy.vocab import Vocab
 
 from ..ner.guideline import GUIDELINE_ATTR
 
-__all__ = ["keep_labels", "join_corpora"]
+__all__ = ["keep_labels", "join_corpora", "split_corpus"]
 
 
 def keep_labels(doc: Doc, labels: Iterable[str]) -> Doc:
@@ -52,3 +52,21 @@ def join_corpora(paths: Sequence[Union[str, Path]], labels: Sequence[str], vocab
         if guidelines:
             counts[str(path)]["guideline"] = guidelines[i]
     return joined, counts
+
+
+def split_corpus(path: Union[str, Path], vocab: Vocab, first_share: float = 0.5) -> Tuple[DocBin, DocBin]:
+    """The documents of ``path`` in two parts, in file order: the first ``first_share`` of them and the rest.
+
+    File order, not a random draw: a dev set split this way is the same for every run, so a
+    model trained on one part (with the training set) is scored on the other part reproducibly.
+    """
+    if not 0.0 < first_share < 1.0:
+        raise ValueError(f"first_share must be between 0 and 1 (exclusive), got {first_share}")
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"corpus file not found: {path}")
+    docs = list(DocBin().from_disk(path).get_docs(vocab))
+    if len(docs) < 2:
+        raise ValueError(f"{path} has {len(docs)} document(s): nothing to split")
+    cut = min(max(1, round(len(docs) * first_share)), len(docs) - 1)
+    return DocBin(docs=docs[:cut], store_user_data=True), DocBin(docs=docs[cut:], store_user_data=True)

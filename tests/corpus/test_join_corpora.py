@@ -2,7 +2,7 @@
 import pytest
 from spacy.tokens import Doc, DocBin, Span
 
-from medner.corpus.join import join_corpora
+from medner.corpus.join import join_corpora, split_corpus
 
 
 def _write(path, vocab, sentences):
@@ -28,3 +28,15 @@ def test_join_keeps_only_disease_and_marks_dropped_tokens_outside(tmp_path, nlp)
 def test_join_names_a_missing_file(tmp_path, nlp):
     with pytest.raises(ValueError, match=r"corpus file not found: .*nope\.spacy"):
         join_corpora([tmp_path / "nope.spacy"], ["DISEASE"], nlp.vocab)
+
+
+def test_split_keeps_file_order_entities_and_every_document(tmp_path, nlp):
+    _write(tmp_path / "dev.spacy", nlp.vocab, [([f"w{i}", "cancer"], [(1, 2, "DISEASE", f"D{i}")]) for i in range(5)])
+    first, rest = split_corpus(tmp_path / "dev.spacy", nlp.vocab, 0.5)
+    ids = lambda part: [doc.ents[0].kb_id_ for doc in part.get_docs(nlp.vocab)]  # noqa: E731
+    assert ids(first) == ["D0", "D1"] and ids(rest) == ["D2", "D3", "D4"]  # round(2.5) = 2: nothing lost, nothing twice
+    with pytest.raises(ValueError, match="first_share must be between 0 and 1"):
+        split_corpus(tmp_path / "dev.spacy", nlp.vocab, 1.0)
+    _write(tmp_path / "one.spacy", nlp.vocab, [(["cancer"], [])])
+    with pytest.raises(ValueError, match="has 1 document"):
+        split_corpus(tmp_path / "one.spacy", nlp.vocab)
