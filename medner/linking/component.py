@@ -92,7 +92,8 @@ class LinkerOptions:
     TF-IDF too (else exact names only); variant_min_score: the lowest score with which a variant may
     win over the whole mention; max_chars: longer mentions are NIL (``too_long``); rerank: re-order the
     TF-IDF candidates of a mention without an exact name (choose's "fuzzy" case) with the learned
-    re-ranker (``medner.linking.reranker``; weights from ``initialize(reranker_path=...)``).
+    re-ranker (``medner.linking.reranker``; weights from ``initialize(reranker_path=...)``) for the
+    labels in rerank_labels.
     """
     spans_key: Optional[str] = None
     n_candidates: int = 5
@@ -115,11 +116,13 @@ class LinkerOptions:
     variant_min_score: float = 0.8
     max_chars: int = 256
     rerank: bool = False
+    rerank_labels: List[str] = field(default_factory=lambda: ["CHEMICAL", "MEDICATION", "DISEASE"])
 
     def __post_init__(self) -> None:
         self.label_types = dict(DEFAULT_LABEL_TYPES if self.label_types is None else self.label_types)
         self.label_thresholds = {str(k): float(v) for k, v in (self.label_thresholds or {}).items()}
         self.modifier_labels = list(self.modifier_labels)
+        self.rerank_labels = list(self.rerank_labels)
         self.link_unlisted_labels = bool(self.link_unlisted_labels)
         if self.exact_mode not in ("lower", "normalised"):
             raise ValueError(f"exact_mode must be 'lower' or 'normalised', got {self.exact_mode!r}")
@@ -167,6 +170,7 @@ def make_linker(
     variant_min_score: float,
     max_chars: int,
     rerank: bool,
+    rerank_labels: List[str],
     scorer: Optional[Callable],
 ) -> "ConceptLinker":
     """The settings are :class:`LinkerOptions`' fields (documented there)."""
@@ -341,7 +345,8 @@ class ConceptLinker:
             self.stats["nil"] += 1
             return "", []
         kb_id, candidates, how = self._choose(plan)
-        if how == "fuzzy" and self.cfg["rerank"] and len(candidates) > 1:
+        if (how == "fuzzy" and self.cfg["rerank"] and len(candidates) > 1
+                and plan["span"].label_ in self.cfg["rerank_labels"]):
             # the learned re-ranker re-orders the TF-IDF candidates; a mention NIL by its threshold stays NIL
             candidates = self.reranker.rerank(self.kb, plan["text"], candidates)
             if kb_id and candidates[0].id != kb_id:

@@ -27,7 +27,7 @@ class LinkingEvaluationError(ValueError):
 # order changes no dev mention; TF-IDF search of the issue-20 variants).
 _OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False, "word_order": False,
         "organ_forms": False, "disease_heads": False, "number_forms": False, "modifier_labels": [], "fuzzy_variants": False,
-        "variant_min_score": 0.0, "rerank": False}
+        "variant_min_score": 0.0, "rerank": False, "rerank_labels": []}
 _BASE = {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True}
 _NEOPLASM = {**_BASE, "variants": True}
 _MIN_SCORE = {**_NEOPLASM, "variant_min_score": 0.8}
@@ -36,6 +36,7 @@ _HEADS = {**_ORGANS, "disease_heads": True}
 _MODIFIERS = {**_HEADS, "modifier_labels": ["DISEASE"]}
 _NUMBER = {**_MODIFIERS, "number_forms": True}
 FULL = "+number forms (full)"
+RERANK_CHEMICALS = "+learned re-ranker, chemicals only"
 RERANK = "+learned re-ranker"  # needs the weights of scripts/train_reranker.py (evaluate_linking.py gold --reranker)
 VARIANTS: Dict[str, dict] = {
     "exact": {**_OFF, "exact_mode": "lower", "fuzzy": False, "label_types": {}},
@@ -54,7 +55,8 @@ VARIANTS: Dict[str, dict] = {
     "+word order (off)": {**_NUMBER, "word_order": True},
     "+TF-IDF on variants (off)": {**_NUMBER, "fuzzy_variants": True},
     "+salt/ester forms (off)": {**_NUMBER, "salt_forms": True},
-    RERANK: {**_NUMBER, "rerank": True},
+    RERANK: {**_NUMBER, "rerank": True, "rerank_labels": ["CHEMICAL", "MEDICATION", "DISEASE"]},
+    RERANK_CHEMICALS: {**_NUMBER, "rerank": True, "rerank_labels": ["CHEMICAL", "MEDICATION"]},
 }
 # Predicted concepts known only by these id prefixes have no MeSH/OMIM id: NIL for the corpora's measure.
 MESH_UNSCORED = ("DB",)
@@ -89,6 +91,8 @@ def gold_mention_report(kb: KnowledgeBase, kb_dir: Path, split: str, seen_splits
     subsets = {"drugs": {lower(v) for v in drug_variants}} if drug_variants else {}
     nlp = spacy.blank("en")
     variants = VARIANTS if ablation else {"full": VARIANTS[FULL]}
+    if not ablation and reranker is not None:  # test: the default and the re-ranker rows, before/after
+        variants = dict(variants, **{name: VARIANTS[name] for name in (RERANK, RERANK_CHEMICALS)})
     result = {"kb": str(kb_dir), "kb_meta": kb.meta, "split": split, "seen_splits": seen_splits,
               "threshold": threshold, "drug_subset_from": drugs_path, "variants": {}, "references": REFERENCES["gold_mentions_acc1"]}
     if reranker is None and any(c.get("rerank") for c in variants.values()):

@@ -16,8 +16,8 @@ import numpy as np
 from .kb.base import Candidate, KnowledgeBase
 from .kb.names import head_variants, normalise, organ_variants
 
-FEATURES = ("tfidf", "rank", "gap", "word_overlap", "variant_overlap", "head_match", "log_prior", "preferred",
-            "length_ratio")
+FEATURES = ("tfidf", "rank", "gap", "word_overlap", "mention_coverage", "name_coverage", "variant_coverage",
+            "head_match", "log_prior", "preferred", "length_ratio")
 RERANKER_FORMAT = "medner-reranker/1"
 
 
@@ -28,11 +28,17 @@ class RerankerFileError(ValueError):
 def word_overlap(a: str, b: str) -> float:
     """Jaccard overlap of the words of two normalised strings (0 when either is empty).
 
-    >>> word_overlap("cardiac apoptosis", "heart disease")
-    0.0
+    >>> word_overlap("heart disease", "heart diseases")
+    0.3333333333333333
     """
     wa, wb = set(a.split()), set(b.split())
     return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
+
+
+def coverage(a: str, b: str) -> float:
+    """Share of the words of normalised ``a`` that normalised ``b`` has too (0 when either is empty)."""
+    wa, wb = set(a.split()), set(b.split())
+    return len(wa & wb) / len(wa) if wa and wb else 0.0
 
 
 def head_match(a: str, b: str) -> float:
@@ -51,30 +57,38 @@ def mention_forms(text: str) -> List[str]:
 def concept_features(kb: KnowledgeBase, mention: str, candidates: Sequence[Candidate]) -> np.ndarray:
     """One row of ``FEATURES`` per candidate of ``mention`` (candidates ranked, scores TF-IDF cosines).
 
-    tfidf: the candidate's score; rank: its rank / (n - 1) (0 for the top); gap: top score minus its
-    score; word_overlap: best Jaccard word overlap of the normalised mention with any of the
-    concept's names; variant_overlap: the same over the mention's organ/head variants too;
-    head_match: some name ends in the mention's (or a variant's) last word; log_prior:
-    log(1 + training mentions of the concept); preferred: the best-overlapping name is the
-    concept's preferred name; length_ratio: shorter / longer char length of mention and that name.
+    Over the concept's normalised names (``KnowledgeBase.normalised_names_of``) and the normalised
+    mention: tfidf: the candidate's score; rank: its rank / (n - 1) (0 for the top); gap: top score
+    minus its score; word_overlap: best Jaccard word overlap with a name ("the best name": ties to
+    the name closest in length); mention_coverage: best share of the mention's words a name has;
+    name_coverage: best share of a name's words the mention has; variant_coverage: mention_coverage
+    over the mention's organ / disease-head variants too (``mention_forms``); head_match: a name
+    ends in the last word of the mention or a variant; log_prior: log(1 + training mentions of the
+    concept, ``kb.concept_prior``) minus the highest among the candidates (0 for the most used);
+    preferred: the best name is the concept's preferred name; length_ratio: shorter / longer char
+    length of the mention and the best name.
     """
     forms = mention_forms(mention)
     whole = forms[0] if forms else ""
     n = len(candidates)
     top = candidates[0].score if candidates else 0.0
+    priors = [math.log1p(kb.prior_of(c.id)) for c in candidates]
     rows = []
     for rank, cand in enumerate(candidates):
         names = kb.normalised_names_of(cand.id)
         best_name = max(names, key=lambda nm: (word_overlap(whole, nm), -abs(len(nm) - len(whole))), default="")
-        overlap = word_overlap(whole, best_name)
-        variant = max((word_overlap(f, nm) for f in forms for nm in names), default=0.0)
-        head = max((head_match(f, nm) for f in forms for nm in names), default=0.0)
-        prior = kb.prior_of(cand.id)
-        preferred = float(bool(best_name) and best_name == normalise(cand.name))
         lengths = (len(whole), len(best_name))
-        ratio = min(lengths) / max(lengths) if max(lengths) else 0.0
-        rows.append([cand.score, rank / (n - 1) if n > 1 else 0.0, top - cand.score, overlap, variant, head,
-                     math.log1p(prior), preferred, ratio])
+        rows.append([
+            cand.score, rank / (n - 1) if n > 1 else 0.0, top - cand.score,
+            word_overlap(whole, best_name),
+            max((coverage(whole, nm) for nm in names), default=0.0),
+            max((coverage(nm, whole) for nm in names), default=0.0),
+            max((coverage(f, nm) for f in forms for nm in names), default=0.0),
+            max((head_match(f, nm) for f in forms for nm in names), default=0.0),
+            priors[rank] - max(priors),
+            float(bool(best_name) and best_name == normalise(cand.name)),
+            min(lengths) / max(lengths) if max(lengths) else 0.0,
+        ])
     return np.asarray(rows, dtype=np.float64).reshape(n, len(FEATURES))
 
 
