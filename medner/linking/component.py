@@ -39,6 +39,13 @@ each switchable for ablations:
    has no exact name, scores ``VARIANT_MARGIN`` more than the whole and at least
    ``variant_min_score`` (0.8).
 
+9. the learned re-ranker (``rerank``, off: no gain on dev, docs/linking.md): a
+   logistic regression over features of (mention, candidate)
+   (``medner.linking.reranker``) re-orders the TF-IDF candidates of a mention
+   that has no exact name and took none of the steps above ("fuzzy"), for the
+   labels in ``rerank_labels``; weights from ``initialize(reranker_path=...)``,
+   saved with the pipeline (``reranker.json``).
+
 A mention whose best score is below ``threshold`` is NIL: no id, its
 candidates kept, counted in ``stats``. The KB lives inside the pipeline
 directory (``to_disk``), so ``spacy.load`` needs no download.
