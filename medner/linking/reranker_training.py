@@ -9,7 +9,7 @@ for the gold concept, 0 for the others; then the halves swap. A logistic regress
 """
 import time
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import spacy
@@ -20,6 +20,7 @@ from ..ner.vocab.sources import read_drug_dictionary, read_medic, read_mesh_desc
 from .component import ConceptLinker, _long_forms
 from .evaluation import canonical, seen_strings, split_ids
 from .kb import KnowledgeBase
+from .kb.names import normalise
 from .reranker import FEATURES, Reranker, concept_features, feature_table
 
 DATASETS = ("bc5cdr", "ncbi_disease")
@@ -39,16 +40,14 @@ def doc_mentions(docs: Iterable[Doc]) -> List[Tuple[str, str, str]]:
     return [(e.text, e.label_, e.kb_id_) for d in docs for e in d.ents if e.kb_id_ and "|" not in e.kb_id_]
 
 
-def fold_rows(kb: KnowledgeBase, docs: Sequence[Doc], seen: set, config: dict, k: int) -> Tuple[list, list, list, dict]:
+def fold_rows(kb: KnowledgeBase, docs: Sequence[Doc], seen: set, config: dict, k: int) -> Tuple[list, list, dict]:
     """Link ``docs``' gold mentions with ``config``; for each unseen mention without an exact name whose gold
-    concept is among its ``k`` candidates: its feature rows, labels and group index. Also counts."""
-    from .kb.names import normalise
-
+    concept is among its ``k`` candidates: its feature rows and labels (one array and list per mention). Also counts."""
     for doc in docs:
         detect_abbreviations(doc)
     linker = ConceptLinker(kb=kb, threshold=0.0, **dict(config, n_candidates=k, rerank=False))
     counts = {"mentions": 0, "unseen_fuzzy": 0, "gold_in_candidates": 0, "gold_top1": 0}
-    rows, labels, groups = [], [], []
+    rows, labels = [], []
     for doc in docs:
         spans = [e for e in doc.ents if e.kb_id_ and "|" not in e.kb_id_]
         long_forms = _long_forms(doc) if linker.cfg["abbreviations"] else {}
@@ -70,8 +69,7 @@ def fold_rows(kb: KnowledgeBase, docs: Sequence[Doc], seen: set, config: dict, k
             counts["gold_top1"] += int(y[0])
             rows.append(concept_features(kb, plan["text"], candidates))
             labels.append(y)
-            groups.append(counts["unseen_fuzzy"])
-    return rows, labels, groups, counts
+    return rows, labels, counts
 
 
 def cross_fit(corpus_dir: Path, vocab: list, config: dict, k: int = 5, C: float = 1.0, log=print) -> Tuple[Reranker, dict]:
@@ -88,7 +86,7 @@ def cross_fit(corpus_dir: Path, vocab: list, config: dict, k: int = 5, C: float 
         mentions = [m for d in DATASETS for m in doc_mentions(kb_half[d])]
         kb = KnowledgeBase.build(vocab, mentions)
         for dataset in DATASETS:
-            rows, labels, _, counts = fold_rows(kb, linked_half[dataset], seen_strings(kb_half[dataset]), config, k)
+            rows, labels, counts = fold_rows(kb, linked_half[dataset], seen_strings(kb_half[dataset]), config, k)
             X += rows
             y += labels
             fold_counts[f"fold{fold}/{dataset}"] = counts
