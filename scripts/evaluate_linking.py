@@ -9,6 +9,7 @@ from wasabi import msg
 
 from medner.linking.experiments import LinkingEvaluationError, drug_id_report, end_to_end_report, gold_mention_report
 from medner.linking.kb import KBFileError, KnowledgeBase
+from medner.linking.reranker import Reranker, RerankerFileError
 from medner.ner.vocab.sources import VocabularyFormatError, load_drug_dictionary
 
 app = typer.Typer(add_completion=False)
@@ -31,13 +32,17 @@ def _load_kb(path: Path) -> KnowledgeBase:
 def gold(kb_dir: Path = typer.Argument(...), output: Path = typer.Argument(...), split: str = typer.Option("test"),
          seen_splits: str = typer.Option("train", help="'+'-joined splits whose mentions the KB was built from"),
          ablation: bool = typer.Option(False, "--ablation"), threshold: float = typer.Option(0.0, help="NIL threshold"),
-         drugs: Path = typer.Option(None, "--drugs", exists=True, dir_okay=False, help="drug dictionary: also score the drug mentions")):
+         drugs: Path = typer.Option(None, "--drugs", exists=True, dir_okay=False, help="drug dictionary: also score the drug mentions"),
+         reranker: Path = typer.Option(None, "--reranker", help="learned re-ranker weights (scripts/train_reranker.py)")):
     """Gold mentions of the three targets: accuracy@1/@5, overall and unseen."""
     try:
         variants = list(load_drug_dictionary(drugs)["drug_variant_to_canonical"]) if drugs else None
-    except VocabularyFormatError as err:
+        weights = Reranker.from_disk(reranker) if reranker else None
+        result = gold_mention_report(_load_kb(kb_dir), kb_dir, split, seen_splits, ablation, threshold, variants,
+                                     str(drugs or ""), reranker=weights)
+    except (VocabularyFormatError, RerankerFileError, LinkingEvaluationError) as err:
         msg.fail(str(err), exits=1)
-    _write(output, gold_mention_report(_load_kb(kb_dir), kb_dir, split, seen_splits, ablation, threshold, variants, str(drugs or "")))
+    _write(output, result)
 
 
 @app.command()

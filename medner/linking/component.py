@@ -39,6 +39,13 @@ each switchable for ablations:
    has no exact name, scores ``VARIANT_MARGIN`` more than the whole and at least
    ``variant_min_score`` (0.8).
 
+9. the learned re-ranker (``rerank``, off: no gain on dev, docs/linking.md): a
+   logistic regression over features of (mention, candidate)
+   (``medner.linking.reranker``) re-orders the TF-IDF candidates of a mention
+   that has no exact name and took none of the steps above ("fuzzy"), for the
+   labels in ``rerank_labels``; weights from ``initialize(reranker_path=...)``,
+   saved with the pipeline (``reranker.json``).
+
 A mention whose best score is below ``threshold`` (or its label's entry in
 ``label_thresholds``) is NIL: no id, its candidates kept, counted in ``stats``. The KB lives inside the pipeline
 directory (``to_disk``), so ``spacy.load`` needs no download.
@@ -55,6 +62,7 @@ from spacy.training import Example
 
 from .. import register_extension
 from .kb import Candidate, KnowledgeBase, split_composite
+from .reranker import Reranker, RerankerFileError
 from .kb.names import head_variants, modifier_variants, normalise, number_variants, organ_variants, salt_variants, synonym_variants
 
 ExactMode = Literal["lower", "normalised"]  # how a mention matches a name exactly: lower-cased, or medner.linking.kb.names.normalise
@@ -72,7 +80,7 @@ register_extension(Span, "drugbank_id", getter=_drugbank_id)
 
 DEFAULT_LABEL_TYPES = {"CHEMICAL": ["CHEMICAL"], "MEDICATION": ["CHEMICAL"], "DISEASE": ["DISEASE"]}
 STATS = ("mentions", "linked", "nil", "exact", "fuzzy", "composite", "abbreviation", "variant", "too_long", "empty",
-         "unlisted_label")
+         "unlisted_label", "reranked")
 
 
 @dataclass
@@ -89,7 +97,10 @@ class LinkerOptions:
     word_order: also look names up by their set of words; modifier_labels: labels whose mentions are
     also looked up without their leading modifiers; fuzzy_variants: search the step-8 variants by
     TF-IDF too (else exact names only); variant_min_score: the lowest score with which a variant may
-    win over the whole mention; max_chars: longer mentions are NIL (``too_long``).
+    win over the whole mention; max_chars: longer mentions are NIL (``too_long``); rerank: re-order the
+    TF-IDF candidates of a mention without an exact name (choose's "fuzzy" case) with the learned
+    re-ranker (``medner.linking.reranker``; weights from ``initialize(reranker_path=...)``) for the
+    labels in rerank_labels.
     """
     spans_key: Optional[str] = None
     n_candidates: int = 5
@@ -111,11 +122,14 @@ class LinkerOptions:
     fuzzy_variants: bool = False
     variant_min_score: float = 0.8
     max_chars: int = 256
+    rerank: bool = False
+    rerank_labels: List[str] = field(default_factory=lambda: ["CHEMICAL", "MEDICATION", "DISEASE"])
 
     def __post_init__(self) -> None:
         self.label_types = dict(DEFAULT_LABEL_TYPES if self.label_types is None else self.label_types)
         self.label_thresholds = {str(k): float(v) for k, v in (self.label_thresholds or {}).items()}
         self.modifier_labels = list(self.modifier_labels)
+        self.rerank_labels = list(self.rerank_labels)
         self.link_unlisted_labels = bool(self.link_unlisted_labels)
         if self.exact_mode not in ("lower", "normalised"):
             raise ValueError(f"exact_mode must be 'lower' or 'normalised', got {self.exact_mode!r}")
@@ -162,6 +176,8 @@ def make_linker(
     fuzzy_variants: bool,
     variant_min_score: float,
     max_chars: int,
+    rerank: bool,
+    rerank_labels: List[str],
     scorer: Optional[Callable],
 ) -> "ConceptLinker":
     """The settings are :class:`LinkerOptions`' fields (documented there)."""
@@ -176,13 +192,15 @@ class ConceptLinker:
     """Holds the KB; all decisions are in :func:`choose`, search in :class:`KnowledgeBase`."""
 
     def __init__(self, name: str = "medner_linker", *, scorer: Optional[Callable] = None,
-                 kb: Optional[KnowledgeBase] = None, **options: Any):
-        """``options``: :class:`LinkerOptions` fields (unknown names raise a TypeError naming them)."""
+                 kb: Optional[KnowledgeBase] = None, reranker: Optional[Reranker] = None, **options: Any):
+        """``options``: :class:`LinkerOptions` fields (unknown names raise a TypeError naming them);
+        ``reranker``: the learned re-ranker's weights (used when ``rerank`` is on)."""
         self.name = name
         self.options = LinkerOptions(**options)
         self.cfg = asdict(self.options)
         self.scorer = scorer
         self.kb: Optional[KnowledgeBase] = None
+        self.reranker: Optional[Reranker] = reranker
         self.stats: Counter = Counter({k: 0 for k in STATS})
         self._cache: Dict[Tuple[str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
         self._exact_cache: Dict[Tuple[str, str, Optional[Tuple[int, ...]]], List[Candidate]] = {}
@@ -197,12 +215,25 @@ class ConceptLinker:
         self._type_ids = {label: kb.type_ids(types) for label, types in self.cfg["label_types"].items()}
 
     def initialize(self, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *,
-                   nlp: Optional[Language] = None, kb_path: Optional[str] = None) -> None:
-        """Load the KB built by ``scripts/build_kb.py`` from ``kb_path`` (``[initialize.components]``)."""
+                   nlp: Optional[Language] = None, kb_path: Optional[str] = None,
+                   reranker_path: Optional[str] = None) -> None:
+        """Load the KB built by ``scripts/build_kb.py`` from ``kb_path`` and the re-ranker weights written by
+        ``scripts/train_reranker.py`` from ``reranker_path`` (``[initialize.components]``)."""
         if kb_path is not None:
             self.set_kb(KnowledgeBase.from_disk(kb_path))
+        if reranker_path is not None:
+            try:
+                self.reranker = Reranker.from_disk(reranker_path)
+            except RerankerFileError as err:
+                raise RerankerFileError(f"[{self.name}] {err}") from None
         if self.kb is None:
             raise ValueError(f"[{self.name}] no knowledge base: pass kb_path to initialize (scripts/build_kb.py builds one)")
+        self._check_reranker()
+
+    def _check_reranker(self) -> None:
+        if self.cfg["rerank"] and self.reranker is None:
+            raise ValueError(f"[{self.name}] rerank is on but no re-ranker weights are loaded: pass reranker_path to "
+                             "initialize (scripts/train_reranker.py writes them) or set rerank = false")
 
     # ------------------------------------------------------------ run
     def __call__(self, doc: Doc) -> Doc:
@@ -217,6 +248,7 @@ class ConceptLinker:
         """Link every span of every doc; the searches of the whole batch run together."""
         if self.kb is None:
             raise ValueError(f"[{self.name}] no knowledge base loaded: run initialize(kb_path=...) or load a pipeline saved with one")
+        self._check_reranker()
         plans = [[self._plan(doc, span, long_forms) for span in self._spans(doc)]
                  for doc in docs for long_forms in [_long_forms(doc) if self.cfg["abbreviations"] else {}]]
         self._resolve({q for doc_plans in plans for plan in doc_plans for q in plan["queries"]})
@@ -319,18 +351,29 @@ class ConceptLinker:
             self.stats[plan["skip"]] += 1
             self.stats["nil"] += 1
             return "", []
+        kb_id, candidates, how = self._choose(plan)
+        if (how == "fuzzy" and self.cfg["rerank"] and len(candidates) > 1
+                and plan["span"].label_ in self.cfg["rerank_labels"]):
+            # the learned re-ranker re-orders the TF-IDF candidates; a mention NIL by its threshold stays NIL
+            candidates = self.reranker.rerank(self.kb, plan["text"], candidates)
+            if kb_id and candidates[0].id != kb_id:
+                kb_id = candidates[0].id
+                self.stats["reranked"] += 1
+        self.stats[how] += 1
+        self.stats["linked" if kb_id else "nil"] += 1
+        return kb_id, [c.as_tuple() for c in candidates]
+
+    def _choose(self, plan: dict) -> Tuple[str, List[Candidate], str]:
+        """``choose`` over a planned span's searched forms (after ``_resolve``): (kb_id, candidates, how)."""
         lookup = lambda q: self._cache.get(q, [])  # noqa: E731
         variants = [lookup(v) if fuzzy else self._exact(v, "normalised")
                     for v, fuzzy in zip(plan["variants"], plan["fuzzy_variants"])]
         if self.cfg["word_order"]:  # the whole's words in another order first, then each variant's
             variants = [self._exact(q, "words") for q in [plan["whole"]] + plan["variants"]] + variants
-        kb_id, candidates, how = choose(
+        return choose(
             lookup(plan["whole"]), lookup(plan["long"]) if plan["long"] else None,
             [lookup(p) for p in plan["parts"]], self.options.threshold_for(plan["span"].label_), variants,
             self.cfg["variant_min_score"])
-        self.stats[how] += 1
-        self.stats["linked" if kb_id else "nil"] += 1
-        return kb_id, [c.as_tuple() for c in candidates]
 
     def _write(self, doc: Doc, results: List[Tuple[str, list]]) -> None:
         spans = self._spans(doc)
@@ -363,22 +406,43 @@ class ConceptLinker:
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
         if self.kb is None:
             raise ValueError(f"[{self.name}] cannot save a linker without a knowledge base")
-        return util.to_bytes({"cfg": lambda: _json(self.cfg), "kb": self.kb.to_bytes}, exclude)
+        serializers = {"cfg": lambda: _json(self.cfg), "kb": self.kb.to_bytes}
+        if self.reranker is not None:
+            serializers["reranker"] = self.reranker.to_bytes
+        return util.to_bytes(serializers, exclude)
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ConceptLinker":
-        """Load the KB packed by ``to_bytes``; runtime options come from the pipeline config (as ``from_disk``)."""
-        util.from_bytes(bytes_data, {"cfg": lambda b: None, "kb": lambda b: self.set_kb(KnowledgeBase.from_bytes(b))}, exclude)
+        """Load the KB (and re-ranker weights) packed by ``to_bytes``; runtime options come from the pipeline config (as ``from_disk``)."""
+        util.from_bytes(bytes_data, {"cfg": lambda b: None, "kb": lambda b: self.set_kb(KnowledgeBase.from_bytes(b)),
+                                     "reranker": self._load_reranker_bytes}, exclude)
         return self
+
+    def _load_reranker_bytes(self, data: bytes) -> None:
+        try:
+            self.reranker = Reranker.from_bytes(data)
+        except RerankerFileError as err:
+            raise RerankerFileError(f"[{self.name}] {err}") from None
+
+    def _load_reranker_file(self, path: Path) -> None:
+        if path.exists():  # pipelines saved before the re-ranker (or without weights) have none
+            try:
+                self.reranker = Reranker.from_disk(path)
+            except RerankerFileError as err:
+                raise RerankerFileError(f"[{self.name}] {err}") from None
 
     def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
         if self.kb is None:
             raise ValueError(f"[{self.name}] cannot save a linker without a knowledge base")
-        util.to_disk(path, {"cfg": lambda p: p.write_text(_json(self.cfg), encoding="utf8"),
-                            "kb": lambda p: self.kb.to_disk(p)}, exclude)
+        serializers = {"cfg": lambda p: p.write_text(_json(self.cfg), encoding="utf8"),
+                       "kb": lambda p: self.kb.to_disk(p)}
+        if self.reranker is not None:
+            serializers["reranker.json"] = lambda p: self.reranker.to_disk(p)
+        util.to_disk(path, serializers, exclude)
 
     def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "ConceptLinker":
-        """Load the KB saved beside the pipeline; runtime options come from the pipeline config."""
-        util.from_disk(path, {"kb": lambda p: self.set_kb(KnowledgeBase.from_disk(p))}, exclude)
+        """Load the KB (and ``reranker.json``, when saved) beside the pipeline; runtime options come from the pipeline config."""
+        util.from_disk(path, {"kb": lambda p: self.set_kb(KnowledgeBase.from_disk(p)),
+                              "reranker.json": self._load_reranker_file}, exclude)
         return self
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:

@@ -15,6 +15,7 @@ from .component import ConceptLinker, add_linker
 from .evaluation import concept_f1, gold_mentions, score_gold_mentions, seen_strings
 from .kb import KnowledgeBase
 from .kb.names import lower
+from .reranker import Reranker
 
 
 class LinkingEvaluationError(ValueError):
@@ -26,7 +27,7 @@ class LinkingEvaluationError(ValueError):
 # order changes no dev mention; TF-IDF search of the issue-20 variants).
 _OFF = {"composites": False, "abbreviations": False, "variants": False, "salt_forms": False, "word_order": False,
         "organ_forms": False, "disease_heads": False, "number_forms": False, "modifier_labels": [], "fuzzy_variants": False,
-        "variant_min_score": 0.0}
+        "variant_min_score": 0.0, "rerank": False, "rerank_labels": []}
 _BASE = {**_OFF, "exact_mode": "normalised", "fuzzy": True, "composites": True, "abbreviations": True}
 _NEOPLASM = {**_BASE, "variants": True}
 _MIN_SCORE = {**_NEOPLASM, "variant_min_score": 0.8}
@@ -35,6 +36,8 @@ _HEADS = {**_ORGANS, "disease_heads": True}
 _MODIFIERS = {**_HEADS, "modifier_labels": ["DISEASE"]}
 _NUMBER = {**_MODIFIERS, "number_forms": True}
 FULL = "+number forms (full)"
+RERANK_CHEMICALS = "+learned re-ranker, chemicals only"
+RERANK = "+learned re-ranker"  # needs the weights of scripts/train_reranker.py (evaluate_linking.py gold --reranker)
 VARIANTS: Dict[str, dict] = {
     "exact": {**_OFF, "exact_mode": "lower", "fuzzy": False, "label_types": {}},
     "normalised": {**_OFF, "exact_mode": "normalised", "fuzzy": False, "label_types": {}},
@@ -52,6 +55,8 @@ VARIANTS: Dict[str, dict] = {
     "+word order (off)": {**_NUMBER, "word_order": True},
     "+TF-IDF on variants (off)": {**_NUMBER, "fuzzy_variants": True},
     "+salt/ester forms (off)": {**_NUMBER, "salt_forms": True},
+    RERANK: {**_NUMBER, "rerank": True, "rerank_labels": ["CHEMICAL", "MEDICATION", "DISEASE"]},
+    RERANK_CHEMICALS: {**_NUMBER, "rerank": True, "rerank_labels": ["CHEMICAL", "MEDICATION"]},
 }
 # Predicted concepts known only by these id prefixes have no MeSH/OMIM id: NIL for the corpora's measure.
 MESH_UNSCORED = ("DB",)
@@ -79,14 +84,21 @@ def _docs(path: Path, nlp) -> List:
 
 def gold_mention_report(kb: KnowledgeBase, kb_dir: Path, split: str, seen_splits: str, ablation: bool, threshold: float,
                         drug_variants: Optional[Sequence[str]] = None, drugs_path: str = "",
-                        corpus_dir: Path = Path("corpus")) -> dict:
+                        corpus_dir: Path = Path("corpus"), reranker: Optional[Reranker] = None) -> dict:
     """Link every gold mention of the three targets and score accuracy@1/@5, overall and unseen (and on the
-    mentions whose lower-cased text is a drug-dictionary variant, when ``drug_variants`` is given)."""
+    mentions whose lower-cased text is a drug-dictionary variant, when ``drug_variants`` is given).
+    ``reranker``: the learned re-ranker's weights, for the rows that switch ``rerank`` on (skipped without them)."""
     subsets = {"drugs": {lower(v) for v in drug_variants}} if drug_variants else {}
     nlp = spacy.blank("en")
     variants = VARIANTS if ablation else {"full": VARIANTS[FULL]}
+    if not ablation and reranker is not None:  # test: the default and the re-ranker rows, before/after
+        variants = dict(variants, **{name: VARIANTS[name] for name in (RERANK, RERANK_CHEMICALS)})
     result = {"kb": str(kb_dir), "kb_meta": kb.meta, "split": split, "seen_splits": seen_splits,
               "threshold": threshold, "drug_subset_from": drugs_path, "variants": {}, "references": REFERENCES["gold_mentions_acc1"]}
+    result["reranker"] = reranker.to_dict() if reranker is not None else None
+    if reranker is None:  # the re-ranker rows need its weights (evaluate_linking.py gold --reranker)
+        result["skipped_variants"] = [name for name, config in variants.items() if config.get("rerank")]
+        variants = {name: config for name, config in variants.items() if not config.get("rerank")}
     for variant, config in variants.items():
         scores, seconds, n_mentions = {}, 0.0, 0
         for dataset in ("bc5cdr", "ncbi_disease"):
@@ -96,7 +108,7 @@ def gold_mention_report(kb: KnowledgeBase, kb_dir: Path, split: str, seen_splits
             if config["abbreviations"]:
                 for doc in docs:
                     detect_abbreviations(doc)
-            linker = ConceptLinker(kb=kb, threshold=threshold, **config)
+            linker = ConceptLinker(kb=kb, threshold=threshold, reranker=reranker, **config)
             started = time.perf_counter()
             linker.link_docs(docs)
             seconds += time.perf_counter() - started

@@ -196,6 +196,7 @@ class KnowledgeBase:
             self.exact_index.setdefault(key, []).append(i)
         self._lower_index: Optional[Dict[str, List[int]]] = None
         self._word_index: Optional[Dict[str, List[int]]] = None
+        self._concept_name_rows: Optional[Tuple[np.ndarray, np.ndarray]] = None
 
     @property
     def lower_index(self) -> Dict[str, List[int]]:
@@ -310,6 +311,23 @@ class KnowledgeBase:
             seen.add(concept)
             out.append(Candidate(self.concept_ids[concept][0], self.concept_names[concept], min(1.0, float(score))))
         return out
+
+    def normalised_names_of(self, concept_id: str) -> List[str]:
+        """The normalised names of the concept whose (any) id is ``concept_id`` (empty when unknown)."""
+        index = self.id_to_concept.get(concept_id)
+        if index is None:
+            return []
+        if self._concept_name_rows is None:  # built on first use (the learned re-ranker needs it)
+            order = np.argsort(self.name_concept, kind="stable")
+            starts = np.searchsorted(self.name_concept[order], np.arange(len(self.concept_ids) + 1))
+            self._concept_name_rows = (order, starts)
+        order, starts = self._concept_name_rows
+        return [self.normalised_names[i] for i in order[starts[index]:starts[index + 1]]]
+
+    def prior_of(self, concept_id: str) -> int:
+        """How often training mentions named the concept whose (any) id is ``concept_id`` (0 when unknown)."""
+        index = self.id_to_concept.get(concept_id)
+        return 0 if index is None else int(self.concept_prior[index])
 
     def ids_of(self, concept_id: str) -> List[str]:
         """All identifiers of the concept whose primary (or any) id is ``concept_id``."""
