@@ -3,11 +3,10 @@ word-order lookup, choose's minimum score for a variant, and the linker's switch
 import pytest
 import spacy
 
-from medner.linking.component import ConceptLinker, choose
-from medner.linking.kb import Candidate, KnowledgeBase
+from medner.linking.component import choose
+from medner.linking.kb import Candidate
 from medner.linking.kb.names import (POISONING_HEADS, head_variants, modifier_variants, number_variants,
                                      organ_variants, word_key)
-from medner.ner.vocab.sources import read_medic
 
 MEDIC = (
     "D058186||Acute Kidney Injury|Renal Failure, Acute|Kidney Failure, Acute\n"
@@ -21,18 +20,8 @@ MEDIC = (
 
 
 @pytest.fixture(scope="module")
-def kb(tmp_path_factory):
-    path = tmp_path_factory.mktemp("vocab") / "medic.txt"
-    path.write_text(MEDIC, encoding="utf8")
-    return KnowledgeBase.build(list(read_medic(path)))
-
-
-def link_one(kb, text, **config):
-    doc = spacy.blank("en").make_doc(text)
-    doc.ents = [doc.char_span(0, len(text), label="DISEASE")]
-    linker = ConceptLinker(kb=kb, threshold=0.0, **config)
-    linker(doc)
-    return doc.ents[0], linker
+def kb(medic_kb):
+    return medic_kb(MEDIC)
 
 
 def test_word_key_ignores_order_commas_plurals_and_stop_words():
@@ -108,7 +97,7 @@ def test_choose_takes_a_variant_only_above_the_minimum_score_and_the_margin():
     assert choose(whole, None, [], 0.0, variants, 0.8)[0] == "D2"
 
 
-def test_word_order_links_a_name_with_other_words_around_exactly(kb):
+def test_word_order_links_a_name_with_other_words_around_exactly(kb, link_one):
     # char 3-grams ignore word order already ("acute renal failure" scores 1.0 against
     # "Renal Failure, Acute"); the word lookup adds the stop words and the composed variants:
     # "neoplasms of the prostate" -> organ "neoplasms of the prostatic" = "Prostatic Neoplasms"
@@ -120,7 +109,7 @@ def test_word_order_links_a_name_with_other_words_around_exactly(kb):
     assert span._.kb_candidates[0][2] < 1.0
 
 
-def test_organ_head_and_number_variants_compose(kb):
+def test_organ_head_and_number_variants_compose(kb, link_one):
     # "renal lesions" -> organ "kidney lesions" -> head "kidney disease" -> number "kidney diseases"
     span, linker = link_one(kb, "renal lesions")
     assert span._.kb_candidates[0] == ("D007674", "Kidney Diseases", 1.0) and linker.stats["variant"] == 1

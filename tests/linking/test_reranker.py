@@ -7,10 +7,9 @@ import pytest
 import spacy
 
 from medner.linking.component import ConceptLinker, add_linker
-from medner.linking.kb import Candidate, KnowledgeBase
+from medner.linking.kb import Candidate
 from medner.linking.reranker import (FEATURES, Reranker, RerankerFileError, concept_features, coverage, head_match,
                                      mention_forms, word_overlap)
-from medner.ner.vocab.sources import read_medic
 
 MEDIC = (
     "D006331||Heart Diseases|Cardiac Diseases|Disease, Heart\n"
@@ -21,24 +20,14 @@ MEDIC = (
 
 
 @pytest.fixture(scope="module")
-def kb(tmp_path_factory):
-    path = tmp_path_factory.mktemp("vocab") / "medic.txt"
-    path.write_text(MEDIC, encoding="utf8")
+def kb(medic_kb):
     # training mentions: "Heart Diseases" named 3 times, so its prior is 3
-    return KnowledgeBase.build(list(read_medic(path)), [("heart disease", "DISEASE", "D006331")] * 3)
+    return medic_kb(MEDIC, [("heart disease", "DISEASE", "D006331")] * 3)
 
 
 def weights(**named):
     """A re-ranker whose weights are 0 except the named features."""
     return Reranker([named.get(f, 0.0) for f in FEATURES], 0.0)
-
-
-def link_one(kb, text, label="DISEASE", **config):
-    doc = spacy.blank("en").make_doc(text)
-    doc.ents = [doc.char_span(0, len(text), label=label)]
-    linker = ConceptLinker(kb=kb, threshold=0.0, **config)
-    linker(doc)
-    return doc.ents[0], linker
 
 
 def test_word_features_on_real_strings():
@@ -70,7 +59,7 @@ def test_concept_features_rows(kb):
     assert first["log_prior"] == pytest.approx(-np.log1p(3))  # never used, the other 3 times
 
 
-def test_reranker_changes_the_winner_where_the_weights_say_so(kb):
+def test_reranker_changes_the_winner_where_the_weights_say_so(kb, link_one):
     span, linker = link_one(kb, "cardiac apoptosis")
     assert linker.stats["fuzzy"] == 1
     before = [c[0] for c in span._.kb_candidates]
@@ -93,7 +82,7 @@ def test_reranker_changes_the_winner_where_the_weights_say_so(kb):
     assert span.kb_id_ == before[0]
 
 
-def test_exact_matches_are_not_reranked(kb):
+def test_exact_matches_are_not_reranked(kb, link_one):
     span, linker = link_one(kb, "Cardiac Asthenia", rerank=True, reranker=weights(log_prior=5.0, rank=5.0))
     assert span.kb_id_ == "D009449" and linker.stats["exact"] == 1 and linker.stats["reranked"] == 0
 
@@ -117,7 +106,7 @@ def test_weights_are_saved_in_the_pipeline(kb, tmp_path):
     assert fresh.kb is not None and len(fresh.kb) == len(kb)
 
 
-def test_missing_or_corrupt_weights_are_one_line_errors(kb, tmp_path):
+def test_missing_or_corrupt_weights_are_one_line_errors(kb, tmp_path, link_one):
     missing = tmp_path / "nope.json"
     with pytest.raises(RerankerFileError, match=r"^\[medner_linker\] .*nope.json: re-ranker weights file not found$"):
         ConceptLinker(kb=kb, rerank=True).initialize(reranker_path=str(missing))
