@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -567,9 +568,22 @@ def app_from_env() -> FastAPI:
     return create_app(options)
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """A StreamHandler on whatever ``sys.stderr`` is when a record is written, not the one at
+    set-up: a service started in-process (tests, notebooks) outlives a replaced, closed stderr."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; the property always reads sys.stderr
+        pass
+
+
 def configure_logging(level: str = "info") -> None:
     """JSON lines on stderr for the access log and service events."""
-    handler = logging.StreamHandler()
+    handler = _CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     for name in ("medner.serve", "medner.serve.access"):
         log = logging.getLogger(name)

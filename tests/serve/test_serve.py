@@ -418,3 +418,25 @@ def test_options_reach_worker_processes_through_the_environment(monkeypatch):
     options = ServeOptions(models=["ncbi"], port=9001, max_texts=7, batch_wait_ms=0.0)
     monkeypatch.setenv(OPTIONS_ENV, options.to_env())
     assert ServeOptions.from_env() == options
+
+
+def test_service_logs_go_to_the_current_stderr_not_a_replaced_one(monkeypatch):
+    # an in-process service (tests, notebooks) outlives the stderr it was set up with: a record
+    # written after that stream is replaced and closed must reach the new one, not raise in logging
+    import io
+
+    from medner.serve.app import configure_logging
+
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging("info")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    try:
+        logging.getLogger("medner.serve").info('{"event": "check"}')
+    finally:
+        for name in ("medner.serve", "medner.serve.access"):  # back to logging's defaults for the other tests
+            logging.getLogger(name).handlers[:] = []
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        logging.getLogger("medner.serve").propagate = True
+    assert second.getvalue() == '{"event": "check"}\n'
