@@ -97,7 +97,10 @@ class LinkerOptions:
     word_order: also look names up by their set of words; modifier_labels: labels whose mentions are
     also looked up without their leading modifiers; fuzzy_variants: search the step-8 variants by
     TF-IDF too (else exact names only); variant_min_score: the lowest score with which a variant may
-    win over the whole mention; max_chars: longer mentions are NIL (``too_long``); rerank: re-order the
+    win over the whole mention; max_chars: longer mentions are NIL (``too_long``); fill_candidates:
+    also search TF-IDF for a mention with an exact name, to fill ``kb_candidates`` up to n_candidates
+    with look-alike concepts (off: an exact hit keeps the concepts of its exact name; the same ids,
+    about 3x less linking time on BC5CDR test); rerank: re-order the
     TF-IDF candidates of a mention without an exact name (choose's "fuzzy" case) with the learned
     re-ranker (``medner.linking.reranker``; weights from ``initialize(reranker_path=...)``) for the
     labels in rerank_labels.
@@ -122,6 +125,7 @@ class LinkerOptions:
     fuzzy_variants: bool = False
     variant_min_score: float = 0.8
     max_chars: int = 256
+    fill_candidates: bool = False
     rerank: bool = False
     rerank_labels: List[str] = field(default_factory=lambda: ["CHEMICAL", "MEDICATION", "DISEASE"])
 
@@ -176,6 +180,7 @@ def make_linker(
     fuzzy_variants: bool,
     variant_min_score: float,
     max_chars: int,
+    fill_candidates: bool,
     rerank: bool,
     rerank_labels: List[str],
     scorer: Optional[Callable],
@@ -329,7 +334,7 @@ class ConceptLinker:
             if (text, type_ids) in self._cache:
                 continue
             exact = kb.exact(text, type_ids, mode=self.cfg["exact_mode"])
-            if exact and not self.cfg["fuzzy"]:
+            if exact and not (self.cfg["fuzzy"] and self.cfg["fill_candidates"]):
                 self._cache[(text, type_ids)] = exact[:k]
             elif self.cfg["fuzzy"]:
                 self._cache[(text, type_ids)] = exact[:k]

@@ -1,4 +1,8 @@
-"""End-to-end concept F1 on a shipped-style pipeline: its own linker is replaced by one over the given KB."""
+"""End-to-end concept F1 on a shipped-style pipeline (its own linker replaced by one over the given KB), and
+scripts/configure_pipeline.py, which saves such a pipeline with other linker settings."""
+import json
+import subprocess
+import sys
 import pytest
 import spacy
 from spacy.tokens import DocBin
@@ -64,3 +68,20 @@ def test_best_thresholds_on_dev_and_a_per_label_run(shipped):
     assert report["runs"]["per_label"]["label_thresholds"] == {"CHEMICAL": 0.9}
     assert report["runs"]["0.8"]["label_thresholds"] == {}  # the sweep is not shadowed by a configured label threshold
     assert report["best_thresholds"] == {"CHEMICAL": 0.0, "DISEASE": 0.0}  # every value scores 100 here: the first wins
+
+
+def test_configure_pipeline_saves_settings_the_packaged_config_does_not_list(shipped, tmp_path):
+    # the saved pipeline's config has no fill_candidates line (as a 0.3.0 wheel's): the script still sets it
+    config = (shipped / "pipeline" / "config.cfg").read_text()
+    (shipped / "pipeline" / "config.cfg").write_text("\n".join(l for l in config.splitlines() if not l.startswith("fill_candidates")))
+    out = tmp_path / "configured"
+    run = lambda *args: subprocess.run([sys.executable, "scripts/configure_pipeline.py", str(shipped / "pipeline"), str(out), *args],  # noqa: E731
+                                       capture_output=True, text=True)
+    done = run("--components.medner_linker.fill_candidates", "true", "--components.medner_linker.label_thresholds", json.dumps({"CHEMICAL": 0.9}))
+    assert done.returncode == 0, done.stderr
+    linker = spacy.load(out).get_pipe("medner_linker")
+    assert linker.cfg["fill_candidates"] is True and linker.cfg["label_thresholds"] == {"CHEMICAL": 0.9}
+    assert linker.cfg["threshold"] == 0.5  # the rest of the saved settings kept
+    bad = run("--components.medner_linker.n_candidates", "0")
+    assert bad.returncode == 1 and "n_candidates must be at least 1, got 0" in " ".join(bad.stdout.split())
+    assert "Traceback" not in bad.stderr

@@ -89,6 +89,16 @@ def test_linker_options_are_checked_once_with_one_line_errors():
     assert linker.cfg["label_types"] == {"CHEMICAL": ["CHEMICAL"], "MEDICATION": ["CHEMICAL"], "DISEASE": ["DISEASE"]}
 
 
+def test_exact_hits_keep_their_exact_concepts_unless_candidates_are_filled(kb):
+    text, ents = "Warfarin and warfarin sodium.", [("Warfarin", "CHEMICAL"), ("warfarin sodium", "CHEMICAL")]
+    exact_only, _ = link(kb, text, ents, threshold=0.5, salt_forms=False, label_types={})
+    filled, _ = link(kb, text, ents, threshold=0.5, salt_forms=False, label_types={}, fill_candidates=True)
+    assert [e.kb_id_ for e in exact_only.ents] == [e.kb_id_ for e in filled.ents] == ["D014859", "D014859"]
+    assert [c[0] for c in exact_only.ents[0]._.kb_candidates] == ["D014859"]  # no TF-IDF search for an exact name
+    assert len(filled.ents[0]._.kb_candidates) > 1 and filled.ents[0]._.kb_candidates[0] == ("D014859", "Warfarin", 1.0)
+    assert exact_only.ents[1]._.kb_candidates == filled.ents[1]._.kb_candidates  # a fuzzy mention is searched either way
+
+
 def test_label_aware_search_keeps_chemicals_and_diseases_apart(kb):
     doc, _ = link(kb, "Hypertension was treated.", [("Hypertension", "CHEMICAL")])
     assert doc.ents[0].kb_id_ != "D006973"
