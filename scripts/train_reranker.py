@@ -6,7 +6,8 @@ import typer
 from wasabi import msg
 
 from medner.linking.experiments import FULL, VARIANTS
-from medner.linking.reranker_training import cross_fit, load_vocabulary
+from medner.linking.kb import load_vocabulary
+from medner.linking.reranker_training import cross_fit
 from medner.ner.vocab.sources import VocabularyFormatError
 
 
@@ -21,7 +22,7 @@ def main(
     c: float = typer.Option(1.0, "--C", help="inverse L2 regularisation strength"),
 ):
     try:
-        vocab = load_vocabulary(medic, mesh, drugs)
+        vocab, _ = load_vocabulary(medic, mesh, drugs)
     except VocabularyFormatError as err:
         msg.fail(str(err), exits=1)
     reranker, result = cross_fit(corpus_dir, vocab, VARIANTS[FULL], k=k, C=c, log=msg.info)

@@ -9,14 +9,13 @@ for the gold concept, 0 for the others; then the halves swap. A logistic regress
 """
 import time
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Sequence, Tuple
 
 import numpy as np
 import spacy
 from spacy.tokens import Doc, DocBin
 
 from ..abbreviations.component import detect_abbreviations
-from ..ner.vocab.sources import read_drug_dictionary, read_medic, read_mesh_descriptors
 from .component import ConceptLinker, _long_forms
 from .evaluation import canonical, seen_strings, split_ids
 from .kb import KnowledgeBase
@@ -24,15 +23,6 @@ from .kb.names import normalise
 from .reranker import FEATURES, Reranker, concept_features, feature_table
 
 DATASETS = ("bc5cdr", "ncbi_disease")
-
-
-def load_vocabulary(medic: Path, mesh: Path, drugs: Optional[Path] = None) -> list:
-    """MEDIC + MeSH descriptors (+ the drug dictionary's drugs that have a MeSH or DrugBank ID), as ``scripts/build_kb.py``."""
-    vocab = list(read_medic(medic)) + list(read_mesh_descriptors(mesh))
-    if drugs:
-        names = {c.ids[0]: c.names[0] for c in vocab if c.type == "CHEMICAL"}
-        vocab += [c for c in read_drug_dictionary(drugs, names) if not c.ids[0].startswith("DRUG:")]
-    return vocab
 
 
 def doc_mentions(docs: Iterable[Doc]) -> List[Tuple[str, str, str]]:

@@ -8,7 +8,7 @@
   ``to_disk``/``from_disk`` with a clear error naming any missing or corrupt
   file).
 """
-from .base import KnowledgeBase, KBFileError, Candidate
+from .base import KnowledgeBase, KBFileError, Candidate, load_vocabulary
 from .names import normalise, split_composite
 
-__all__ = ["KnowledgeBase", "KBFileError", "Candidate", "normalise", "split_composite"]
+__all__ = ["KnowledgeBase", "KBFileError", "Candidate", "load_vocabulary", "normalise", "split_composite"]
