@@ -30,9 +30,9 @@ def main(
             yield from read_training_mentions(dataset, asset_dir, tuple(splits.split("+")))
 
     try:
-        vocab, left_out = load_vocabulary(medic, mesh, drugs)
+        vocab, added, left_out = load_vocabulary(medic, mesh, drugs)
         if drugs:
-            msg.info(f"{left_out:,} drugs without a MeSH or DrugBank ID left out")
+            msg.info(f"{added:,} drugs added, {left_out:,} without a MeSH or DrugBank ID left out")
         kb = KnowledgeBase.build(vocab, training(), meta={"medic": str(medic), "mesh": str(mesh), "drugs": str(drugs or ""),
                                                           "drugs_left_out_without_id": left_out, "mentions": list(mentions)})
     except VocabularyFormatError as err:

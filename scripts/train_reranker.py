@@ -22,7 +22,7 @@ def main(
     c: float = typer.Option(1.0, "--C", help="inverse L2 regularisation strength"),
 ):
     try:
-        vocab, _ = load_vocabulary(medic, mesh, drugs)
+        vocab, _, _ = load_vocabulary(medic, mesh, drugs)
     except VocabularyFormatError as err:
         msg.fail(str(err), exits=1)
     reranker, result = cross_fit(corpus_dir, vocab, VARIANTS[FULL], k=k, C=c, log=msg.info)

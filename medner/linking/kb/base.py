@@ -31,18 +31,19 @@ KB_FORMAT = "medner-kb/2"
 FILES = ("meta.json", "concepts.tsv.gz", "names.tsv.gz", "tfidf.npz")
 
 
-def load_vocabulary(medic: PathLike, mesh: PathLike, drugs: Optional[PathLike] = None) -> Tuple[List[VocabConcept], int]:
-    """The KB's vocabulary: MEDIC + MeSH descriptors (+ the drug dictionary's drugs), and how many drugs were left out.
+def load_vocabulary(medic: PathLike, mesh: PathLike, drugs: Optional[PathLike] = None) -> Tuple[List[VocabConcept], int, int]:
+    """The KB's vocabulary: MEDIC + MeSH descriptors (+ the drug dictionary's drugs), with how many drugs were
+    added and how many left out.
 
     A drug with neither a MeSH nor a DrugBank ID ("DRUG:name") is left out: as its own concept it
     took mentions from real MeSH concepts (BC5CDR dev chemical -0.3).
     """
     vocab = list(read_medic(medic)) + list(read_mesh_descriptors(mesh))
     if not drugs:
-        return vocab, 0
+        return vocab, 0, 0
     drug_concepts = list(read_drug_dictionary(drugs, {c.ids[0]: c.names[0] for c in vocab if c.type == "CHEMICAL"}))
     identified = [c for c in drug_concepts if not c.ids[0].startswith("DRUG:")]
-    return vocab + identified, len(drug_concepts) - len(identified)
+    return vocab + identified, len(identified), len(drug_concepts) - len(identified)
 
 
 class KBFileError(ValueError):
