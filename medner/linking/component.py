@@ -227,10 +227,7 @@ class ConceptLinker:
         if kb_path is not None:
             self.set_kb(KnowledgeBase.from_disk(kb_path))
         if reranker_path is not None:
-            try:
-                self.reranker = Reranker.from_disk(reranker_path)
-            except RerankerFileError as err:
-                raise RerankerFileError(f"[{self.name}] {err}") from None
+            self._load_reranker(Reranker.from_disk, reranker_path)
         if self.kb is None:
             raise ValueError(f"[{self.name}] no knowledge base: pass kb_path to initialize (scripts/build_kb.py builds one)")
         self._check_reranker()
@@ -419,21 +416,19 @@ class ConceptLinker:
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ConceptLinker":
         """Load the KB (and re-ranker weights) packed by ``to_bytes``; runtime options come from the pipeline config (as ``from_disk``)."""
         util.from_bytes(bytes_data, {"cfg": lambda b: None, "kb": lambda b: self.set_kb(KnowledgeBase.from_bytes(b)),
-                                     "reranker": self._load_reranker_bytes}, exclude)
+                                     "reranker": lambda b: self._load_reranker(Reranker.from_bytes, b)}, exclude)
         return self
 
-    def _load_reranker_bytes(self, data: bytes) -> None:
+    def _load_reranker(self, load: Callable[[Any], Reranker], source: Any) -> None:
+        """Set the re-ranker from ``load(source)``; a bad file or bytes names this component too."""
         try:
-            self.reranker = Reranker.from_bytes(data)
+            self.reranker = load(source)
         except RerankerFileError as err:
             raise RerankerFileError(f"[{self.name}] {err}") from None
 
     def _load_reranker_file(self, path: Path) -> None:
         if path.exists():  # pipelines saved before the re-ranker (or without weights) have none
-            try:
-                self.reranker = Reranker.from_disk(path)
-            except RerankerFileError as err:
-                raise RerankerFileError(f"[{self.name}] {err}") from None
+            self._load_reranker(Reranker.from_disk, path)
 
     def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
         if self.kb is None:
