@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import spacy
+import srsly
 
 from medner.linking.component import ConceptLinker, add_linker
 from medner.linking.kb import Candidate
@@ -124,7 +125,7 @@ def test_missing_or_corrupt_weights_are_one_line_errors(kb, tmp_path, link_one):
     with pytest.raises(RerankerFileError, match=r"wrong.json: format 'something', expected 'medner-reranker/1'"):
         Reranker.from_disk(wrong)
     with pytest.raises(RerankerFileError, match=r"re-ranker bytes: not valid JSON"):
-        ConceptLinker(kb=kb)._load_reranker_bytes(b"\xff")
+        ConceptLinker(kb=kb).from_bytes(srsly.msgpack_dumps({"reranker": b"\xff"}))  # a packed pipeline's bad weights
     # switched on without weights: the linker says so before linking
     with pytest.raises(ValueError, match=r"rerank is on but no re-ranker weights are loaded"):
         link_one(kb, "cardiac apoptosis", rerank=True)
