@@ -285,7 +285,8 @@ class ConceptLinker:
         if long_form and len(long_form) <= self.cfg["max_chars"]:
             plan["long"] = (long_form, type_ids)
             plan["queries"].add(plan["long"])
-        forms = self._variant_texts(text, span.label_)
+        # variants count only for a mention without an exact name (``choose``): none are made for one that has it
+        forms = [] if self._exact(plan["whole"], self.cfg["exact_mode"]) else self._variant_texts(text, span.label_)
         plan["variants"] = [(v, type_ids) for v, _ in forms]
         plan["fuzzy_variants"] = [fuzzy for _, fuzzy in forms]
         plan["queries"].update(q for q, fuzzy in zip(plan["variants"], plan["fuzzy_variants"]) if fuzzy)
@@ -330,7 +331,7 @@ class ConceptLinker:
         for text, type_ids in queries:
             if (text, type_ids) in self._cache:
                 continue
-            exact = kb.exact(text, type_ids, mode=self.cfg["exact_mode"])
+            exact = self._exact((text, type_ids), self.cfg["exact_mode"])  # cached: _plan looked most up already
             if exact and not (self.cfg["fuzzy"] and self.cfg["fill_candidates"]):
                 self._cache[(text, type_ids)] = exact[:k]
             elif self.cfg["fuzzy"]:
