@@ -31,15 +31,15 @@ def pipeline_annotator(nlp: Language, batch_size: int = 64) -> Annotator:
     return lambda texts: [to_clinical(doc)[0] for doc in nlp.pipe(texts, batch_size=batch_size)]
 
 
-def drug_library_annotator(make_doc: Callable[[str], Doc]) -> Annotator:
-    """drug-named-entity-recognition's ``find_drugs`` on the doc's tokens: every match a MEDICATION."""
+def drug_library_annotator(make_doc: Callable[[str], Doc], label: str = "MEDICATION") -> Annotator:
+    """drug-named-entity-recognition's ``find_drugs`` on the doc's tokens: every match a ``label`` entity."""
     from drug_named_entity_recognition import find_drugs
 
     def annotate(texts: List[str]) -> List[Doc]:
         docs = []
         for text in texts:
             doc = make_doc(text)
-            found = [Span(doc, start, end, label="MEDICATION") for _, start, end in find_drugs([t.text for t in doc])]
+            found = [Span(doc, start, end, label=label) for _, start, end in find_drugs([t.text for t in doc])]
             doc.set_ents(filter_spans(found), default="outside")
             docs.append(doc)
         return docs
